@@ -1,0 +1,7 @@
+"""The service layer every screen and the CLI call (see DESIGN.md "Money never moves twice").
+
+- payments: refresh / update / capture / close / refund, one guarded path (``run_action``)
+- batch: preview, jobs and workers for Paidy決済状況管理
+- orders: 受注編集 saves and 対応状況 changes
+- link, sync, webhook: bringing Paidy's record in
+"""

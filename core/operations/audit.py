@@ -1,0 +1,154 @@
+"""The audit log (操作履歴): every attempted action, written before the call and completed
+after it. An entry still ``intent`` (crash) or ``unknown`` (no answer) is *unsettled* and
+blocks money actions on its payment until a refresh settles it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.operations.results import ActionResult
+from core.storage.db import Database
+from core.storage.models import AuditLog
+
+UNSETTLED = ("intent", "unknown")
+
+
+def record_intent(
+    db: Database,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    order_id: int | None,
+    order_no: int | None,
+    payment_id: str | None,
+    amount: int | None,
+    job_id: int | None = None,
+    detail: dict | None = None,
+) -> int:
+    with db.session() as s:
+        entry = AuditLog(
+            created_at=now,
+            actor=actor,
+            action=action,
+            order_id=order_id,
+            order_no=order_no,
+            payment_id=payment_id,
+            amount=amount,
+            outcome="intent",
+            job_id=job_id,
+            detail=detail or {},
+            message="",
+        )
+        s.add(entry)
+        s.flush()
+        return entry.id
+
+
+def record_outcome(db: Database, audit_id: int, result: ActionResult, now: datetime) -> None:
+    with db.session() as s:
+        entry = s.get(AuditLog, audit_id)
+        _fill(entry, result, now)
+
+
+def record_attempt(
+    db: Database,
+    actor: str,
+    result: ActionResult,
+    now: datetime,
+    *,
+    order_id: int | None = None,
+    job_id: int | None = None,
+) -> int:
+    """One row for an attempt that never reached Paidy (refused, busy, no payment)."""
+    with db.session() as s:
+        entry = AuditLog(
+            created_at=now,
+            actor=actor,
+            action=result.action.value,
+            order_id=order_id,
+            order_no=result.order_no,
+            payment_id=result.payment_id,
+            amount=result.amount,
+            job_id=job_id,
+            detail={},
+        )
+        _fill(entry, result, now)
+        s.add(entry)
+        s.flush()
+        return entry.id
+
+
+def record_event(
+    db: Database, actor: str, action: str, message: str, now: datetime, **fields
+) -> int:
+    """Non-payment events (対応状況 change, order save, link, login ...)."""
+    with db.session() as s:
+        entry = AuditLog(
+            created_at=now,
+            actor=actor,
+            action=action,
+            outcome=fields.pop("outcome", "ok"),
+            message=message,
+            finished_at=now,
+            detail=fields.pop("detail", {}),
+            **fields,
+        )
+        s.add(entry)
+        s.flush()
+        return entry.id
+
+
+def log_result(
+    db: Database,
+    actor: str,
+    result: ActionResult,
+    now: datetime,
+    *,
+    job_id: int | None = None,
+    order_id: int | None = None,
+) -> ActionResult:
+    """Record an attempt that ended before any call and return the result with its audit id."""
+    from core.operations.results import with_
+
+    return with_(
+        result, audit_id=record_attempt(db, actor, result, now, order_id=order_id, job_id=job_id)
+    )
+
+
+def unsettled_entries(s: Session, payment_id: str) -> list[AuditLog]:
+    return list(
+        s.scalars(
+            select(AuditLog)
+            .where(AuditLog.payment_id == payment_id, AuditLog.outcome.in_(UNSETTLED))
+            .order_by(AuditLog.id)
+        )
+    )
+
+
+def mark_settled(s: Session, entry: AuditLog, applied: bool, message: str, now: datetime) -> None:
+    detail = dict(entry.detail or {})
+    detail.update(settled_applied=applied, was=entry.outcome)
+    s.execute(
+        update(AuditLog)
+        .where(AuditLog.id == entry.id)
+        .values(outcome="settled", message=message, finished_at=now, detail=detail)
+    )
+
+
+def _fill(entry: AuditLog, result: ActionResult, now: datetime) -> None:
+    entry.outcome = result.outcome.value
+    entry.message = result.message_ja
+    entry.finished_at = now
+    entry.request_id = result.request_id
+    entry.paidy_code = result.paidy_code
+    entry.paidy_reference = result.paidy_reference
+    entry.paidy_title = result.details.get("paidy_title")
+    entry.paidy_description = result.details.get("paidy_description")
+    entry.amount = result.amount if result.amount is not None else entry.amount
+    detail = dict(entry.detail or {})
+    detail.update(code=result.code, message_en=result.message_en)
+    entry.detail = detail

@@ -1,0 +1,443 @@
+"""Batch actions (Paidy決済状況管理): preview, a job stored in the database, workers.
+
+A job is a ``batch_jobs`` row plus one ``batch_items`` row per order. Workers claim pending
+items one at a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; a guarded UPDATE on SQLite),
+run each through the same service layer as a single action, and write a definite result on
+the item. Progress is read from the database, so a reload or a closed tab loses nothing;
+items left ``running`` by a crashed worker are settled (refresh) and resumed, never resent.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import pandas as pd
+from sqlalchemy import func, select, update
+
+from core.domain import errors
+from core.domain.money import refundable
+from core.domain.states import Action, refusal
+from core.operations import payments
+from core.operations.context import Ops
+from core.operations.results import ActionResult, Outcome, render
+from core.operations.snapshots import payment_facts
+from core.roles import Actor, Permission, require
+from core.storage.models import AuditLog, BatchItem, BatchJob, Order, PaidyPayment
+from core.timeutil import as_utc
+
+
+class BatchAction(StrEnum):
+    """The guide's pull-down: 状態確認(ステータス) / クローズ / 売上確定 / 払い戻し(全額)."""
+
+    REFRESH = "refresh"
+    CLOSE = "close"
+    CAPTURE = "capture"
+    REFUND_FULL = "refund"
+
+
+BATCH_LABELS = {
+    BatchAction.REFRESH: ("状態確認(ステータス)", "Refresh status"),
+    BatchAction.CLOSE: ("クローズ(キャンセル)", "Close (cancel)"),
+    BatchAction.CAPTURE: ("売上確定(キャプチャー)", "Capture"),
+    BatchAction.REFUND_FULL: ("払い戻し(リファンド・全額)", "Refund (full)"),
+}
+
+#: A skip that means "already in the asked state": counted as done, not as a failure.
+ALREADY_DONE = {
+    Action.CAPTURE: {"already_captured"},
+    Action.CLOSE: {"already_closed"},
+    Action.REFUND: {"nothing_to_refund"},
+    Action.UPDATE: {"no_change"},
+    Action.REFRESH: set(),
+}
+
+
+def is_done(result: ActionResult) -> bool:
+    return result.outcome is Outcome.OK or result.code in ALREADY_DONE[result.action]
+
+
+# --- preview ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PreviewRow:
+    order_no: int
+    payment_id: str | None
+    customer_name: str
+    state: str
+    amount: int | None
+    will_run: bool
+    reason_ja: str
+    reason_en: str
+
+
+def preview(
+    ops: Ops, actor: Actor, action: BatchAction | str, order_nos: list[int]
+) -> list[PreviewRow]:
+    """Which rows will run and which are skipped and why, from our snapshots (sends nothing)."""
+    require(actor, Permission.ACT)
+    action = BatchAction(action)
+    now = ops.now()
+    rows: list[PreviewRow] = []
+    with ops.db.session() as s:
+        found = {
+            o.order_no: (o, p)
+            for o, p in s.execute(
+                select(Order, PaidyPayment)
+                .outerjoin(PaidyPayment, PaidyPayment.order_id == Order.id)
+                .where(Order.order_no.in_(list(order_nos)))
+            )
+        }
+        blocked = set(
+            s.scalars(
+                select(AuditLog.payment_id).where(
+                    AuditLog.outcome.in_(("intent", "unknown")),
+                    AuditLog.payment_id.in_(
+                        [p.payment_id for _, p in found.values() if p is not None]
+                    ),
+                )
+            )
+        )
+        for no in order_nos:
+            order, pay = found.get(no, (None, None))
+            rows.append(_preview_row(action, no, order, pay, blocked, now))
+    return rows
+
+
+def _preview_row(action, no, order, pay, blocked, now) -> PreviewRow:
+    if order is None or pay is None:
+        code = "no_order" if order is None else "no_payment"
+        return PreviewRow(
+            no,
+            None,
+            order.customer_name if order else "",
+            "",
+            None,
+            False,
+            render(code, "ja", order_no=no),
+            render(code, "en", order_no=no),
+        )
+    facts = payment_facts(pay)
+    state = facts.state(now)
+    name = order.customer_name or ""
+    if pay.payment_id in blocked:
+        return PreviewRow(
+            no,
+            pay.payment_id,
+            name,
+            state.value,
+            None,
+            False,
+            render("unsettled", "ja"),
+            render("unsettled", "en"),
+        )
+    exc = refusal(state, Action(action.value), facts.status)
+    amount = {
+        BatchAction.CAPTURE: facts.amount,
+        BatchAction.REFUND_FULL: refundable(facts.captured, facts.refunded),
+    }.get(action)
+    if exc is None and action is BatchAction.CAPTURE and int(order.total) != facts.amount:
+        exc = errors.TotalMismatch(order_total=int(order.total), paidy_amount=facts.amount)
+    if exc is not None:
+        return PreviewRow(
+            no,
+            pay.payment_id,
+            name,
+            state.value,
+            amount,
+            False,
+            exc.message("ja"),
+            exc.message("en"),
+        )
+    return PreviewRow(no, pay.payment_id, name, state.value, amount, True, "", "")
+
+
+# --- jobs ------------------------------------------------------------------------------------
+def create_job(ops: Ops, actor: Actor, action: BatchAction | str, order_nos: list[int]) -> int:
+    """Store a job with one pending item per order (in the given order); workers run it."""
+    require(actor, Permission.ACT)
+    action = BatchAction(action)
+    if not order_nos:
+        raise errors.RuleViolation()
+    now = ops.now()
+    with ops.db.session() as s:
+        job = BatchJob(
+            action=action.value,
+            created_by=actor.name,
+            created_at=now,
+            status="queued",
+            total=len(order_nos),
+            options={"actor_role": actor.role.value},
+        )
+        s.add(job)
+        s.flush()
+        pay_ids = dict(
+            s.execute(
+                select(Order.order_no, PaidyPayment.payment_id)
+                .join(PaidyPayment, PaidyPayment.order_id == Order.id)
+                .where(Order.order_no.in_(list(order_nos)))
+            ).all()
+        )
+        s.add_all(
+            BatchItem(
+                job_id=job.id, position=i, order_no=no, payment_id=pay_ids.get(no), status="pending"
+            )
+            for i, no in enumerate(dict.fromkeys(order_nos))
+        )
+        job.total = len(dict.fromkeys(order_nos))
+        return job.id
+
+
+def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | None:
+    """Take one pending item for this worker; never the same item twice."""
+    now = ops.now()
+    with ops.db.session() as s:
+        q = (
+            select(BatchItem.id)
+            .where(BatchItem.status == "pending")
+            .order_by(BatchItem.id)
+            .limit(1)
+        )
+        if job_id is not None:
+            q = q.where(BatchItem.job_id == job_id)
+        if ops.db.dialect == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        for _ in range(20):
+            item_id = s.scalar(q)
+            if item_id is None:
+                return None
+            taken = s.execute(
+                update(BatchItem)
+                .where(BatchItem.id == item_id, BatchItem.status == "pending")
+                .values(status="running", worker=worker, claimed_at=now)
+            ).rowcount
+            if taken:
+                s.flush()
+                item = s.get(BatchItem, item_id)
+                s.expunge(item)
+                job = s.get(BatchJob, item.job_id)
+                if job.status == "queued":
+                    job.status = "running"
+                return item
+    return None
+
+
+def run_item(ops: Ops, item: BatchItem) -> ActionResult:
+    """Run one claimed item through the service layer and store its definite result."""
+    with ops.db.session() as s:
+        job = s.get(BatchJob, item.job_id)
+        action, actor = BatchAction(job.action), _job_actor(job)
+    try:
+        result = _dispatch(ops, actor, action, item)
+    except Exception as exc:  # one failing row never stops the others
+        result = ActionResult(
+            Action(action.value),
+            Outcome.FAILED,
+            "internal_error",
+            "内部エラーが発生しました。操作履歴を確認してください。",
+            "An internal error occurred; see the audit log.",
+            item.order_no,
+            item.payment_id,
+            details={"error": type(exc).__name__},
+        )
+    status = "ok" if is_done(result) and result.outcome is Outcome.OK else result.outcome.value
+    with ops.db.session() as s:
+        s.execute(
+            update(BatchItem)
+            .where(BatchItem.id == item.id)
+            .values(
+                status=status,
+                message=result.message_ja,
+                audit_id=result.audit_id,
+                finished_at=ops.now(),
+                payment_id=result.payment_id or item.payment_id,
+                result_code=result.code,
+                message_en=result.message_en,
+            )
+        )
+        _maybe_finish(s, item.job_id, ops.now())
+    return result
+
+
+def _dispatch(ops: Ops, actor: Actor, action: BatchAction, item: BatchItem) -> ActionResult:
+    if action is BatchAction.REFRESH:
+        return payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
+    if item.resumed and item.payment_id:  # crashed mid-call: settle from Paidy's record first
+        payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
+    if action is BatchAction.CAPTURE:
+        return payments.capture(ops, actor, item.order_no, job_id=item.job_id)
+    if action is BatchAction.CLOSE:
+        return payments.close(ops, actor, item.order_no, job_id=item.job_id)
+    return payments.refund(ops, actor, item.order_no, None, job_id=item.job_id)
+
+
+def _job_actor(job: BatchJob) -> Actor:
+    from core.roles import Role
+
+    return Actor(job.created_by, Role((job.options or {}).get("actor_role", "operator")))
+
+
+def _maybe_finish(s, job_id: int, now: datetime) -> None:
+    left = s.scalar(
+        select(func.count())
+        .select_from(BatchItem)
+        .where(BatchItem.job_id == job_id, BatchItem.status.in_(("pending", "running")))
+    )
+    if left == 0:
+        s.execute(
+            update(BatchJob)
+            .where(BatchJob.id == job_id, BatchJob.status != "done")
+            .values(status="done", finished_at=now)
+        )
+
+
+def recover_stale(ops: Ops) -> int:
+    """Items left ``running`` by a dead worker go back to pending, marked resumed."""
+    cutoff = ops.now() - ops.lock_ttl
+    with ops.db.session() as s:
+        return s.execute(
+            update(BatchItem)
+            .where(BatchItem.status == "running", BatchItem.claimed_at < cutoff)
+            .values(status="pending", resumed=True, worker=None)
+        ).rowcount
+
+
+def work(
+    ops: Ops, worker: str, job_id: int | None = None, stop: threading.Event | None = None
+) -> int:
+    """Claim and run items until none are left (or ``stop``); returns how many ran."""
+    ran = 0
+    while not (stop and stop.is_set()):
+        item = claim_next(ops, worker, job_id)
+        if item is None:
+            return ran
+        run_item(ops, item)
+        ran += 1
+    return ran
+
+
+def run_job(ops: Ops, job_id: int, concurrency: int | None = None) -> None:
+    """Run a job to the end with bounded concurrency in this process (CLI, tests)."""
+    n = max(1, concurrency or ops.concurrency)
+    with ThreadPoolExecutor(n, thread_name_prefix=f"job{job_id}") as pool:
+        for f in [pool.submit(work, ops, f"local-{job_id}-{i}", job_id) for i in range(n)]:
+            f.result()
+
+
+# --- progress (read from the database) ------------------------------------------------------
+@dataclass(frozen=True)
+class JobProgress:
+    job_id: int
+    action: str
+    status: str
+    total: int
+    counts: dict[str, int]
+    created_by: str
+    created_at: datetime | None
+
+    @property
+    def finished(self) -> int:
+        return sum(v for k, v in self.counts.items() if k not in ("pending", "running"))
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done" or self.finished >= self.total
+
+
+def progress(ops: Ops, job_id: int) -> JobProgress:
+    with ops.db.session() as s:
+        job = s.get(BatchJob, job_id)
+        counts = dict(
+            s.execute(
+                select(BatchItem.status, func.count())
+                .where(BatchItem.job_id == job_id)
+                .group_by(BatchItem.status)
+            ).all()
+        )
+        return JobProgress(
+            job.id,
+            job.action,
+            job.status,
+            job.total,
+            counts,
+            job.created_by,
+            as_utc(job.created_at),
+        )
+
+
+def items_frame(ops: Ops, job_id: int, lang: str = "ja") -> pd.DataFrame:
+    with ops.db.session() as s:
+        rows = s.execute(
+            select(
+                BatchItem.position,
+                BatchItem.order_no,
+                BatchItem.payment_id,
+                BatchItem.status,
+                BatchItem.result_code,
+                BatchItem.message,
+                BatchItem.message_en,
+                BatchItem.finished_at,
+            )
+            .where(BatchItem.job_id == job_id)
+            .order_by(BatchItem.position)
+        ).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "position",
+            "order_no",
+            "payment_id",
+            "status",
+            "result_code",
+            "message_ja",
+            "message_en",
+            "finished_at",
+        ],
+    )
+    frame["message"] = frame["message_ja"] if lang == "ja" else frame["message_en"]
+    return frame.drop(columns=["message_ja", "message_en"])
+
+
+def recent_jobs(ops: Ops, limit: int = 20) -> list[JobProgress]:
+    with ops.db.session() as s:
+        ids = list(s.scalars(select(BatchJob.id).order_by(BatchJob.id.desc()).limit(limit)))
+    return [progress(ops, i) for i in ids]
+
+
+# --- the in-process worker pool (app server) -------------------------------------------------
+class WorkerPool:
+    """``concurrency`` daemon threads that poll for pending items; one per server process."""
+
+    def __init__(self, ops: Ops, name: str = "app", poll_s: float = 0.5) -> None:
+        self.ops, self.name, self.poll_s = ops, name, poll_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> WorkerPool:
+        recover_stale(self.ops)
+        for i in range(self.ops.concurrency):
+            t = threading.Thread(target=self._loop, args=(f"{self.name}-{i}",), daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+
+    def _loop(self, worker: str) -> None:
+        while not self._stop.is_set():
+            try:
+                work(self.ops, worker, stop=self._stop)
+            except Exception:  # keep the worker alive; the item's own errors are recorded
+                pass
+            self._wake.wait(self.poll_s)
+            self._wake.clear()

@@ -1,0 +1,26 @@
+"""The service context every operation takes: database, Paidy client, clock, concurrency."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from core.paidy.client import PaidyClient
+from core.storage.db import Database
+from core.timeutil import utcnow
+
+
+@dataclass
+class Ops:
+    db: Database
+    client: PaidyClient
+    clock: Callable[[], datetime] = utcnow
+    concurrency: int = 4
+    #: a stored snapshot older than this is re-read from Paidy before an action is guarded
+    fresh_for: timedelta = field(default=timedelta(minutes=5))
+    #: an in-flight marker older than this belongs to a crashed process and may be taken over
+    lock_ttl: timedelta = field(default=timedelta(minutes=3))
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,78 @@
+"""The per-payment lock: a unique in-flight marker row that holds across processes.
+
+Inserting ``inflight_actions(payment_id)`` succeeds for exactly one caller on SQLite and
+PostgreSQL alike (primary key); everyone else learns "already in progress". A marker older
+than ``ttl`` was left by a crashed process: it is taken over with a conditional delete so
+that two rescuers cannot both win. The crashed call's audit entry stays ``intent`` and blocks
+money actions until a refresh settles it from Paidy's record (see ``settle``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from core.storage.db import Database
+from core.storage.models import InflightAction
+from core.timeutil import as_utc
+
+
+class Busy(Exception):
+    """Another action holds the payment."""
+
+
+def try_acquire(
+    db: Database, payment_id: str, action: str, actor: str, now: datetime, ttl: timedelta
+) -> bool:
+    if _insert(db, payment_id, action, actor, now):
+        return True
+    with db.session() as s:
+        started = s.scalar(
+            select(InflightAction.started_at).where(InflightAction.payment_id == payment_id)
+        )
+        if started is None or as_utc(started) > now - ttl:
+            return started is None and _insert(db, payment_id, action, actor, now)
+        taken = s.execute(
+            delete(InflightAction).where(
+                InflightAction.payment_id == payment_id, InflightAction.started_at == started
+            )
+        ).rowcount
+    return bool(taken) and _insert(db, payment_id, action, actor, now)
+
+
+def release(db: Database, payment_id: str) -> None:
+    with db.session() as s:
+        s.execute(delete(InflightAction).where(InflightAction.payment_id == payment_id))
+
+
+def is_held(db: Database, payment_id: str, now: datetime, ttl: timedelta) -> bool:
+    with db.session() as s:
+        started = s.scalar(
+            select(InflightAction.started_at).where(InflightAction.payment_id == payment_id)
+        )
+    return started is not None and as_utc(started) > now - ttl
+
+
+@contextmanager
+def payment_lock(
+    db: Database, payment_id: str, action: str, actor: str, now: datetime, ttl: timedelta
+) -> Iterator[None]:
+    if not try_acquire(db, payment_id, action, actor, now, ttl):
+        raise Busy(payment_id)
+    try:
+        yield
+    finally:
+        release(db, payment_id)
+
+
+def _insert(db: Database, payment_id: str, action: str, actor: str, now: datetime) -> bool:
+    try:
+        with db.session() as s:
+            s.add(InflightAction(payment_id=payment_id, action=action, actor=actor, started_at=now))
+        return True
+    except IntegrityError:
+        return False

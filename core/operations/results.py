@@ -1,0 +1,184 @@
+"""Result objects of the service layer, and the one catalogue of their messages (ja/en).
+
+The guide's wording is kept for successes: 「売上確定(キャプチャー)が成功しました」 etc.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from core.domain.states import Action, PaymentState
+
+
+class Outcome(StrEnum):
+    OK = "ok"  # done (or already in the asked state)
+    SKIPPED = "skipped"  # refused by a rule or already in progress: nothing sent
+    FAILED = "failed"  # Paidy refused, or the call was not applied
+    UNKNOWN = "unknown"  # no answer and Paidy could not be asked: settle with 状態確認
+
+
+ACTION_LABELS: dict[Action, tuple[str, str]] = {
+    Action.REFRESH: ("状態確認(ステータス)", "Refresh status"),
+    Action.UPDATE: ("更新(アップデート)", "Update"),
+    Action.CAPTURE: ("売上確定(キャプチャー)", "Capture"),
+    Action.CLOSE: ("クローズ", "Close"),
+    Action.REFUND: ("払い戻し(リファンド)", "Refund"),
+}
+
+SUCCESS: dict[Action, tuple[str, str]] = {
+    Action.REFRESH: ("状態確認が完了しました", "Status refreshed"),
+    Action.UPDATE: ("更新が成功しました", "Update succeeded"),
+    Action.CAPTURE: ("売上確定(キャプチャー)が成功しました", "Capture succeeded"),
+    Action.CLOSE: ("クローズが成功しました", "Close succeeded"),
+    Action.REFUND: ("払い戻し処理が成功しました", "Refund succeeded"),
+}
+
+# Codes of non-rule results (rule refusals carry their own messages, see core.domain.errors).
+MESSAGES: dict[str, tuple[str, str]] = {
+    "in_progress": (
+        "この決済は他の操作が処理中です。完了後に再度ご確認ください。",
+        "Another action on this payment is in progress. Check again when it has finished.",
+    ),
+    "changed": (
+        "表示後に決済の状態が変わりました。画面を更新して内容を確認してください。",
+        "The payment changed since it was shown. Reload and check it again.",
+    ),
+    "unsettled": (
+        "前回の処理結果が未確定です。先に状態確認(ステータス)を行ってください。",
+        "The outcome of an earlier action is not known yet. Refresh the status first.",
+    ),
+    "no_payment": ("この受注にはPaidy決済がありません。", "This order has no Paidy payment."),
+    "no_order": ("注文番号 {order_no} の受注が見つかりません。", "Order {order_no} was not found."),
+    "settled_done": (
+        "応答は失われましたが、Paidyで処理済みであることを確認しました。",
+        "The answer was lost, but Paidy's record shows the action was done.",
+    ),
+    "settled_not_done": (
+        "応答が失われ、Paidyで処理されていないことを確認しました。必要なら再度実行してください。",
+        "The answer was lost and Paidy's record shows it was not done. Run it again if needed.",
+    ),
+    "unknown": (
+        "Paidyの応答を確認できませんでした。処理結果は未確定です。状態確認で確定してください。",
+        "Paidy's answer could not be read and Paidy could not be asked. Refresh later to settle it.",
+    ),
+    "amount_not_applied": (
+        "Paidyは更新を受け付けましたが、金額は変更されませんでした(Paidy: {paidy_amount}円 / 受注: {order_total}円)。",
+        "Paidy accepted the update but kept its amount (Paidy: {paidy_amount} yen / order: {order_total} yen).",
+    ),
+    "unchanged": ("状態確認: 変更はありません", "Refreshed: no change"),
+    "state_changed": ("状態確認: {before} → {after}", "Refreshed: {before} → {after}"),
+    "unavailable": (
+        "Paidyに接続できませんでした。しばらくしてから再度お試しください。",
+        "Could not reach Paidy. Please try again shortly.",
+    ),
+}
+
+
+def render(code: str, lang: str, **params: object) -> str:
+    ja, en = MESSAGES[code]
+    text = ja if lang == "ja" else en
+    return text.format(**{k: f"{v:,}" if isinstance(v, int) else v for k, v in params.items()})
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What one action on one order came to. ``message_ja``/``message_en`` are final text."""
+
+    action: Action
+    outcome: Outcome
+    code: str
+    message_ja: str
+    message_en: str
+    order_no: int | None = None
+    payment_id: str | None = None
+    amount: int | None = None
+    request_id: str | None = None
+    paidy_code: str | None = None
+    paidy_reference: str | None = None
+    audit_id: int | None = None
+    state_after: PaymentState | None = None
+    details: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    def message(self, lang: str = "ja") -> str:
+        return self.message_ja if lang == "ja" else self.message_en
+
+    def cli_line(self) -> str:
+        """``61 capture ok`` / ``62 capture skipped: expired`` / ``63 refund failed: ...``"""
+        head = f"{self.order_no if self.order_no is not None else self.payment_id} {self.action.value} {self.outcome.value}"
+        if self.outcome is Outcome.OK and self.code in ("ok", "unchanged"):
+            return head
+        return f"{head}: {self.code}: {self.message_en}"
+
+
+def result_for(
+    action: Action, outcome: Outcome, code: str, order_no, payment_id, /, **params
+) -> ActionResult:
+    """A result whose message comes from the MESSAGES catalogue."""
+    return ActionResult(
+        action,
+        outcome,
+        code,
+        render(code, "ja", **params),
+        render(code, "en", **params),
+        order_no,
+        payment_id,
+    )
+
+
+def from_refusal(action: Action, exc, order_no, payment_id) -> ActionResult:
+    """A rule refused the action (a RuleViolation): skipped, nothing sent."""
+    return ActionResult(
+        action,
+        Outcome.SKIPPED,
+        exc.code,
+        exc.message("ja"),
+        exc.message("en"),
+        order_no,
+        payment_id,
+    )
+
+
+def from_paidy_error(action: Action, exc, order_no, payment_id, amount=None) -> ActionResult:
+    """Paidy refused (API error: Paidy's words verbatim) or could not be reached."""
+    from core.paidy.errors import PaidyAPIError
+
+    if isinstance(exc, PaidyAPIError):
+        details = {
+            "paidy_title": exc.title,
+            "paidy_description": exc.description,
+            "http_status": exc.http_status,
+        }
+        return ActionResult(
+            action,
+            Outcome.FAILED,
+            exc.code or f"http_{exc.http_status}",
+            exc.message("ja"),
+            exc.message("en"),
+            order_no,
+            payment_id,
+            amount,
+            request_id=exc.request_id,
+            paidy_code=exc.code,
+            paidy_reference=exc.reference,
+            details=details,
+        )
+    return ActionResult(
+        action,
+        Outcome.FAILED,
+        "unavailable",
+        exc.message("ja"),
+        exc.message("en"),
+        order_no,
+        payment_id,
+        amount,
+        request_id=getattr(exc, "request_id", None),
+    )
+
+
+def with_(result: ActionResult, **changes) -> ActionResult:
+    return replace(result, **changes)

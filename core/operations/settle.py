@@ -1,0 +1,152 @@
+"""状態確認 (refresh): re-read a payment, store it, settle earlier unknown outcomes.
+
+Settling decides from Paidy's record alone whether a crashed or unanswered action was
+applied (``payments.applied``); an ``intent`` entry whose action still holds the lock is
+left alone (it is in flight, not lost).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
+
+from core.domain.states import Action
+from core.operations import audit, locks
+from core.operations.context import Ops
+from core.operations.results import (
+    ActionResult,
+    Outcome,
+    from_paidy_error,
+    from_refusal,
+    render,
+    result_for,
+    with_,
+)
+from core.operations.snapshots import (
+    apply_payment,
+    load_by_order_no,
+    load_by_payment_id,
+    payment_facts,
+)
+from core.paidy.errors import PaidyError
+from core.paidy.models import Payment
+from core.roles import Actor, Permission, PermissionDenied, require
+from core.storage.models import Order, PaidyPayment
+
+STATE_WORDS = {
+    "open": ("オープン", "open"),
+    "expired": ("期限切れ", "expired"),
+    "captured": ("売上確定", "captured"),
+    "partially_refunded": ("一部払い戻し", "partially refunded"),
+    "refunded": ("全額払い戻し", "refunded"),
+    "closed": ("キャンセル", "closed"),
+    "rejected": ("与信NG", "rejected"),
+    "unknown": ("不明", "unknown"),
+}
+
+
+def applied(action: Action | str, detail: dict, payment: Payment) -> bool:
+    """Did Paidy record this action? Decided from Paidy's record alone (the one place)."""
+    action = Action(action)
+    if action is Action.CAPTURE:
+        return payment.captured_amount > 0
+    if action is Action.CLOSE:
+        return payment.status == "closed" and payment.captured_amount == 0
+    if action is Action.REFUND:
+        known = set(detail.get("known_refund_ids") or [])
+        if known or detail.get("refunded_before", 0) == 0:
+            return any(r.id not in known for r in payment.refunds)
+        return payment.refunded_amount >= detail.get("refunded_before", 0) + detail.get("amount", 0)
+    if action is Action.UPDATE:
+        return payment.amount == detail.get("new_amount")
+    return True
+
+
+def refresh_payment(
+    ops: Ops,
+    actor: Actor,
+    *,
+    order_no: int | None = None,
+    payment_id: str | None = None,
+    job_id: int | None = None,
+) -> ActionResult:
+    now = ops.now()
+
+    def log(result: ActionResult) -> ActionResult:
+        return audit.log_result(ops.db, actor.name, result, ops.now(), job_id=job_id)
+
+    try:
+        require(actor, Permission.ACT)
+    except PermissionDenied as exc:
+        return log(from_refusal(Action.REFRESH, exc, order_no, payment_id))
+    with ops.db.session() as s:
+        if payment_id is None:
+            order, row = load_by_order_no(s, order_no)
+            if order is None or row is None:
+                code = "no_order" if order is None else "no_payment"
+                return log(
+                    result_for(
+                        Action.REFRESH, Outcome.SKIPPED, code, order_no, None, order_no=order_no
+                    )
+                )
+            payment_id = row.payment_id
+        elif order_no is None:
+            row = load_by_payment_id(s, payment_id)
+            order_no = (
+                s.scalar(select(Order.order_no).where(Order.id == row.order_id))
+                if row and row.order_id
+                else None
+            )
+    try:
+        res = ops.client.get_payment(payment_id)
+    except PaidyError as exc:
+        return log(from_paidy_error(Action.REFRESH, exc, order_no, payment_id))
+
+    held = locks.is_held(ops.db, payment_id, now, ops.lock_ttl)
+    settled: list[tuple[str, bool]] = []
+    with ops.db.session() as s:
+        row = load_by_payment_id(s, payment_id, for_update=True)
+        before = payment_facts(row).state(now)
+        apply_payment(row, res.payment, now)
+        after = payment_facts(row).state(now)
+        for entry in audit.unsettled_entries(s, payment_id):
+            if entry.outcome == "intent" and held:
+                continue
+            done = applied(entry.action, entry.detail or {}, res.payment)
+            audit.mark_settled(
+                s, entry, done, render("settled_done" if done else "settled_not_done", "ja"), now
+            )
+            settled.append((entry.action, done))
+    if before == after:
+        result = result_for(Action.REFRESH, Outcome.OK, "unchanged", order_no, payment_id)
+    else:
+        b, a = STATE_WORDS[before.value], STATE_WORDS[after.value]
+        result = ActionResult(
+            Action.REFRESH,
+            Outcome.OK,
+            "state_changed",
+            render("state_changed", "ja", before=b[0], after=a[0]),
+            render("state_changed", "en", before=b[1], after=a[1]),
+            order_no,
+            payment_id,
+        )
+    result = with_(
+        result,
+        request_id=res.request_id,
+        state_after=after,
+        details={"before": before.value, "after": after.value, "settled": settled},
+    )
+    logged = log(result)
+    if settled or before != after:
+        set_last_result(ops, payment_id, result)
+    return logged
+
+
+def set_last_result(ops: Ops, payment_id: str, result: ActionResult) -> None:
+    """Paidy処理結果 shown on the order's panel."""
+    with ops.db.session() as s:
+        s.execute(
+            sql_update(PaidyPayment)
+            .where(PaidyPayment.payment_id == payment_id)
+            .values(last_result=result.message_ja, last_result_at=ops.now())
+        )

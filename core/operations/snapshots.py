@@ -1,0 +1,158 @@
+"""Our copy of Paidy's record: load it as plain facts, and store what Paidy returned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from core.domain.money import order_amount
+from core.domain.states import PaymentSnapshot, PaymentState
+from core.paidy.models import Payment
+from core.storage.models import Order, PaidyPayment
+from core.timeutil import as_utc
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    id: int
+    order_no: int
+    total: int
+    tax: int
+    shipping: int
+    items: tuple[
+        tuple[str, str, int, int], ...
+    ]  # (product_code, product_name, unit_price, quantity)
+    status: str
+
+    @property
+    def items_amount(self) -> int:
+        """Paidy's amount rule over our items: sum(price x qty) + tax + shipping."""
+        return order_amount([(p, q) for _, _, p, q in self.items], self.tax, self.shipping)
+
+    def paidy_order(self) -> dict:
+        return {
+            "items": [
+                {
+                    "id": code,
+                    "title": name,
+                    "description": name,
+                    "unit_price": price,
+                    "quantity": qty,
+                }
+                for code, name, price, qty in self.items
+            ],
+            "tax": self.tax,
+            "shipping": self.shipping,
+            "order_ref": str(self.order_no),
+        }
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    row_id: int
+    payment_id: str
+    status: str
+    amount: int
+    authorized_amount: int
+    captured: int
+    refunded: int
+    capture_id: str | None
+    expires_at: datetime | None
+    version: int
+    last_synced_at: datetime | None
+    refund_ids: tuple[str, ...]
+
+    def snapshot(self) -> PaymentSnapshot:
+        return PaymentSnapshot(
+            self.status, self.amount, self.captured, self.refunded, self.expires_at
+        )
+
+    def state(self, now: datetime) -> PaymentState:
+        return self.snapshot().state(now)
+
+
+def order_facts(order: Order) -> OrderFacts:
+    items = tuple(
+        (i.product_code or "", i.product_name or "", int(i.unit_price), int(i.quantity))
+        for i in sorted(order.items, key=lambda i: (i.position or 0, i.id or 0))
+    )
+    return OrderFacts(
+        order.id,
+        order.order_no,
+        int(order.total),
+        int(order.tax or 0),
+        int(order.shipping_fee or 0),
+        items,
+        order.status,
+    )
+
+
+def payment_facts(p: PaidyPayment) -> PaymentFacts:
+    refunds = (p.raw_json or {}).get("refunds") or []
+    return PaymentFacts(
+        row_id=p.id,
+        payment_id=p.payment_id,
+        status=p.status or "",
+        amount=int(p.amount or 0),
+        authorized_amount=int(p.authorized_amount or p.amount or 0),
+        captured=int(p.captured_amount or 0),
+        refunded=int(p.refunded_amount or 0),
+        capture_id=p.capture_id,
+        expires_at=as_utc(p.expires_at),
+        version=int(p.version or 0),
+        last_synced_at=as_utc(p.last_synced_at),
+        refund_ids=tuple(r.get("id", "") for r in refunds if isinstance(r, dict)),
+    )
+
+
+def load_by_order_no(
+    s: Session, order_no: int, *, for_update: bool = False
+) -> tuple[Order | None, PaidyPayment | None]:
+    order = s.scalar(
+        select(Order).options(selectinload(Order.items)).where(Order.order_no == order_no)
+    )
+    if order is None:
+        return None, None
+    q = select(PaidyPayment).where(PaidyPayment.order_id == order.id)
+    if for_update:
+        q = q.with_for_update()
+    return order, s.scalar(q)
+
+
+def load_by_payment_id(
+    s: Session, payment_id: str, *, for_update: bool = False
+) -> PaidyPayment | None:
+    q = select(PaidyPayment).where(PaidyPayment.payment_id == payment_id)
+    if for_update:
+        q = q.with_for_update()
+    return s.scalar(q)
+
+
+def apply_payment(row: PaidyPayment, payment: Payment, now: datetime) -> bool:
+    """Store Paidy's answer on our row; bump ``version`` when anything money-relevant moved."""
+    before = (row.status, row.amount, row.captured_amount, row.refunded_amount, row.capture_id)
+    row.status = payment.status
+    row.amount = payment.amount
+    if not row.authorized_amount:
+        row.authorized_amount = payment.amount
+    row.captured_amount = payment.captured_amount
+    row.refunded_amount = payment.refunded_amount
+    row.capture_id = payment.capture_id
+    row.expires_at = payment.expires_at
+    row.paidy_created_at = payment.created_at
+    row.test = payment.test
+    row.raw_json = payment.model_dump(mode="json")
+    row.last_synced_at = now
+    changed = before != (
+        row.status,
+        row.amount,
+        row.captured_amount,
+        row.refunded_amount,
+        row.capture_id,
+    )
+    if changed:
+        row.version = (row.version or 0) + 1
+    return changed

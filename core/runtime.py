@@ -1,0 +1,91 @@
+"""Wire the app or a CLI process together: settings -> database (migrated) -> Paidy client
+(the embedded sandbox in demo mode, seeded once) -> service context -> batch workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from core.operations.batch import WorkerPool
+from core.operations.context import Ops
+from core.paidy.client import PaidyClient
+from core.settings import Mode, Settings, check_startup, get_settings
+from core.storage.db import Database, get_database, upgrade
+
+log = logging.getLogger("core.runtime")
+DEMO_KEY = "sk_test_demo_sandbox_key"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    ops: Ops
+    sandbox: object | None = None  # RunningSandbox when embedded
+    workers: WorkerPool | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def api_base(self) -> str:
+        return self.ops.client.api_base
+
+    def stop(self) -> None:
+        if self.workers:
+            self.workers.stop()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+
+
+_lock = threading.Lock()
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    start_workers: bool = False,
+    seed_demo: bool = True,
+    demo_orders: int = 200,
+) -> Runtime:
+    settings = settings or get_settings()
+    check_startup(settings)
+    db = get_database(settings.database_url)
+    with _lock:
+        upgrade(db)
+    sandbox = None
+    if settings.mode is Mode.DEMO:
+        api_base, sandbox = _demo_paidy(settings)
+        client = PaidyClient(
+            api_base,
+            DEMO_KEY,
+            api_version=settings.paidy_api_version,
+            timeout_s=settings.paidy_timeout_s,
+        )
+        if seed_demo:
+            _seed_once(db, api_base, sandbox, demo_orders)
+    else:
+        client = PaidyClient.from_settings(settings)
+    ops = Ops(db, client, concurrency=settings.paidy_concurrency)
+    rt = Runtime(settings, db, ops, sandbox)
+    if start_workers:
+        rt.workers = WorkerPool(ops).start()
+    return rt
+
+
+def _demo_paidy(settings: Settings):
+    """An external sandbox when PAIDY_API_BASE is set, else an embedded one (state in a file)."""
+    if settings.paidy_api_base:
+        return settings.api_base, None
+    from pathlib import Path
+
+    from core.paidy.sandbox import start_sandbox
+
+    Path(settings.sandbox_db).parent.mkdir(parents=True, exist_ok=True)
+    sb = start_sandbox(db_path=settings.sandbox_db)
+    return sb.url, sb
+
+
+def _seed_once(db: Database, api_base: str, sandbox, orders: int) -> None:
+    from core.storage.demo import seed_demo_if_empty
+
+    seed_demo_if_empty(db, sandbox_url=api_base, orders=orders, reset_sandbox=sandbox is not None)
