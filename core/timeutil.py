@@ -35,7 +35,9 @@ def jst_day_start_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, JST).astimezone(UTC)
 
 
-def jst_day_range_utc(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+def jst_day_range_utc(
+    start: date | None, end: date | None
+) -> tuple[datetime | None, datetime | None]:
     """Inclusive JST days -> half-open UTC range [from, to)."""
     lo = jst_day_start_utc(start) if start else None
     hi = jst_day_start_utc(end + timedelta(days=1)) if end else None

@@ -126,7 +126,11 @@ def discrepancy(
     order total vs 請求済金額. A payment closed without capture or rejected shows none."""
     raw = (status or "").lower()
     if captured > 0:
-        return Discrepancy.NONE if order_total == billed(captured, refunded) else Discrepancy.AFTER_CAPTURE
+        return (
+            Discrepancy.NONE
+            if order_total == billed(captured, refunded)
+            else Discrepancy.AFTER_CAPTURE
+        )
     if raw == "authorized":
         return Discrepancy.NONE if order_total == paidy_amount else Discrepancy.BEFORE_CAPTURE
     return Discrepancy.NONE

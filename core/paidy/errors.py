@@ -102,5 +102,7 @@ class PaidyUnavailable(PaidyError):
 
     def message(self, lang: str = "ja") -> str:
         if lang == "ja":
-            return f"Paidyに接続できませんでした({self.reason})。しばらくしてから再度お試しください。"
+            return (
+                f"Paidyに接続できませんでした({self.reason})。しばらくしてから再度お試しください。"
+            )
         return f"Could not reach Paidy ({self.reason}). Please try again shortly."

@@ -45,7 +45,9 @@ def should_retry(method: str, status: int | None, attempt: int, limit: int = 3) 
     return status is None or status in RETRY_STATUSES
 
 
-def backoff_delay(attempt: int, base: float = 0.3, cap: float = 5.0, rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempt: int, base: float = 0.3, cap: float = 5.0, rng: random.Random | None = None
+) -> float:
     """Exponential back-off with full jitter: uniform(0, min(cap, base * 2**attempt))."""
     rng = rng or random.Random()
     return rng.uniform(0, min(cap, base * (2**attempt)))

@@ -61,7 +61,9 @@ def test_replay(ex):
     method, url = req["method"].upper(), req["url"]
     path = url.removeprefix(BASE)
     body = json.loads(req["body"]) if req["body"] else {}
-    headers = {k: v for k, v in resp["headers"].items() if k not in ("Content-Length", "Connection")}
+    headers = {
+        k: v for k, v in resp["headers"].items() if k not in ("Content-Length", "Connection")
+    }
     responses.add(method, url, body=resp["body"], status=resp["status_code"], headers=headers)
     result = _call(_client(), method, path, body)
 
@@ -103,12 +105,21 @@ def _recorded(name):
 @responses.activate
 def test_recorded_401_envelope_is_an_api_error():
     resp = _recorded("valid_key_request.json")
-    responses.add("GET", f"{BASE}/payments/pay_x", body=resp["body"], status=401,
-                  headers={"Request-Id": resp["headers"]["Request-Id"]})
+    responses.add(
+        "GET",
+        f"{BASE}/payments/pay_x",
+        body=resp["body"],
+        status=401,
+        headers={"Request-Id": resp["headers"]["Request-Id"]},
+    )
     with pytest.raises(PaidyAPIError) as info:
         _client().get_payment("pay_x")
     err = info.value
-    assert (err.http_status, err.code, err.title) == (401, "authentication.failed", "Authentication invalid")
+    assert (err.http_status, err.code, err.title) == (
+        401,
+        "authentication.failed",
+        "Authentication invalid",
+    )
     assert err.reference.startswith("err_")
     assert err.request_id == resp["headers"]["Request-Id"]
     assert err.is_auth_error

@@ -18,13 +18,23 @@ from core.paidy.errors import (
 from core.paidy.models import ErrorEnvelope, Payment, is_payment_id
 
 PAYMENT = {
-    "id": "pay_XdXi-T0AAFQA3JEn", "amount": 1380, "status": "authorized",
-    "created_at": "2019-11-21T00:52:00.000Z", "expires_at": "2019-12-21T00:52:00.000Z",
+    "id": "pay_XdXi-T0AAFQA3JEn",
+    "amount": 1380,
+    "status": "authorized",
+    "created_at": "2019-11-21T00:52:00.000Z",
+    "expires_at": "2019-12-21T00:52:00.000Z",
     "future_field": {"tolerated": True},
 }
 BODY = json.dumps(PAYMENT).encode()
-ENV = json.dumps({"reference": "err_1", "status": 409, "code": "payment.state_invalid",
-                  "title": "Conflict", "description": "already closed"}).encode()
+ENV = json.dumps(
+    {
+        "reference": "err_1",
+        "status": 409,
+        "code": "payment.state_invalid",
+        "title": "Conflict",
+        "description": "already closed",
+    }
+).encode()
 
 
 def test_2xx_payment_is_success_and_tolerates_unknown_fields():
@@ -32,7 +42,9 @@ def test_2xx_payment_is_success_and_tolerates_unknown_fields():
     assert r.payment.id == PAYMENT["id"] and r.request_id == "req_1"
 
 
-@pytest.mark.parametrize("content", [b"<html>502</html>", b'{"id": "pay_x"', b"", b"{}", b'{"ok":1}'])
+@pytest.mark.parametrize(
+    "content", [b"<html>502</html>", b'{"id": "pay_x"', b"", b"{}", b'{"ok":1}']
+)
 def test_2xx_without_a_payment_is_never_success(content):
     with pytest.raises(PaidyUnknownOutcome) as info:
         classify_response("POST", "/payments/p/captures", 200, content, None)
@@ -45,7 +57,12 @@ def test_4xx_envelope_is_a_definite_api_error_with_numeric_status_accepted():
     with pytest.raises(PaidyAPIError) as info:
         classify_response("POST", "/payments/p/close", 409, ENV, "req_9")
     e = info.value
-    assert (e.http_status, e.code, e.reference, e.request_id) == (409, "payment.state_invalid", "err_1", "req_9")
+    assert (e.http_status, e.code, e.reference, e.request_id) == (
+        409,
+        "payment.state_invalid",
+        "err_1",
+        "req_9",
+    )
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -61,8 +78,14 @@ def test_4xx_without_envelope_on_write_is_unknown():
 
 
 def test_envelope_details_and_empty_reference():
-    env = ErrorEnvelope.model_validate({"status": "400", "code": "request_content.malformed",
-                                        "reference": "", "details": [{"kind": "x", "field": "amount", "message": "bad"}]})
+    env = ErrorEnvelope.model_validate(
+        {
+            "status": "400",
+            "code": "request_content.malformed",
+            "reference": "",
+            "details": [{"kind": "x", "field": "amount", "message": "bad"}],
+        }
+    )
     assert env.status == "400" and env.details[0].field == "amount"
 
 
@@ -76,7 +99,10 @@ def test_real_payment_ids_are_valid(pid):
     assert is_payment_id(pid)
 
 
-@pytest.mark.parametrize("pid", ["", "pay_", "pay_../x", "pay_a/b", "cap_abc", "pay_a?b=1", "pay_a b", "pay_" + "a" * 80, None])
+@pytest.mark.parametrize(
+    "pid",
+    ["", "pay_", "pay_../x", "pay_a/b", "cap_abc", "pay_a?b=1", "pay_a b", "pay_" + "a" * 80, None],
+)
 def test_bad_payment_ids_never_reach_a_url(pid):
     assert not is_payment_id(pid)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -87,7 +113,9 @@ def test_bad_payment_ids_never_reach_a_url(pid):
 
 @responses.activate
 def test_write_timeout_is_unknown_and_sent_once():
-    responses.add("POST", "https://api.paidy.com/payments/pay_a/captures", body=requests.ReadTimeout())
+    responses.add(
+        "POST", "https://api.paidy.com/payments/pay_a/captures", body=requests.ReadTimeout()
+    )
     with pytest.raises(PaidyUnknownOutcome) as info:
         PaidyClient("https://api.paidy.com", "sk_test_x").capture("pay_a")
     assert info.value.reason == "timeout"
@@ -96,7 +124,9 @@ def test_write_timeout_is_unknown_and_sent_once():
 
 @responses.activate
 def test_write_connection_drop_is_unknown():
-    responses.add("POST", "https://api.paidy.com/payments/pay_a/refunds", body=requests.ConnectionError())
+    responses.add(
+        "POST", "https://api.paidy.com/payments/pay_a/refunds", body=requests.ConnectionError()
+    )
     with pytest.raises(PaidyUnknownOutcome) as info:
         PaidyClient("https://api.paidy.com", "sk_test_x").refund("pay_a", "cap_1", 100)
     assert info.value.reason == "connection"
@@ -118,7 +148,9 @@ def test_retry_decision_only_for_reads():
 
 def test_backoff_grows_is_capped_and_jittered():
     rng = random.Random(7)
-    samples = [retry.backoff_delay(a, base=0.5, cap=4, rng=rng) for a in range(8) for _ in range(50)]
+    samples = [
+        retry.backoff_delay(a, base=0.5, cap=4, rng=rng) for a in range(8) for _ in range(50)
+    ]
     assert all(0 <= s <= 4 for s in samples)
     assert len(set(samples)) > 100  # jitter: not a fixed schedule
     assert max(retry.backoff_delay(0, 0.5, 4, random.Random(i)) for i in range(100)) <= 0.5

@@ -20,7 +20,19 @@ from core.domain.money import (
 
 @pytest.mark.parametrize(
     "text",
-    ["1000", "1,000", "１０００", "１，０００", "¥1,000", "￥1,000", "1000円", "1,000 円", " 1000 ", "JPY 1000", 1000],
+    [
+        "1000",
+        "1,000",
+        "１０００",
+        "１，０００",
+        "¥1,000",
+        "￥1,000",
+        "1000円",
+        "1,000 円",
+        " 1000 ",
+        "JPY 1000",
+        1000,
+    ],
 )
 def test_accepts_what_people_type(text):
     assert parse_yen(text) == 1000
@@ -91,7 +103,11 @@ def test_refund_limits():
         validate_refund(1, 0, 0)
 
 
-@given(captured=st.integers(1, 10**6), refunded=st.integers(0, 10**6), amount=st.integers(-10, 2 * 10**6))
+@given(
+    captured=st.integers(1, 10**6),
+    refunded=st.integers(0, 10**6),
+    amount=st.integers(-10, 2 * 10**6),
+)
 def test_refund_never_exceeds_refundable(captured, refunded, amount):
     refunded = min(refunded, captured)
     try:

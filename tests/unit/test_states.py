@@ -94,7 +94,7 @@ def test_check_action_raises_on_snapshot():
     status=st.sampled_from(["authorized", "closed", "rejected", "Closed", "x", ""]),
     captured=st.integers(0, 10**7),
     refunded=st.integers(0, 10**7),
-    offset=st.integers(-10**7, 10**7),
+    offset=st.integers(-(10**7), 10**7),
     action=st.sampled_from(list(Action)),
 )
 def test_guard_is_total_and_consistent(status, captured, refunded, offset, action):
