@@ -77,9 +77,9 @@ def add_search_filters(p: argparse.ArgumentParser) -> None:
 
 
 def query_from_args(args: argparse.Namespace):
-    from core.domain.orders import Gender, OrderStatus, PaymentMethod, parse_choice
+    from core.domain.orders import parse_choice
     from core.domain.states import PaymentState
-    from core.storage.search import OrderQuery
+    from core.storage.search import InvalidQuery, OrderQuery
 
     def choice(enum, value):
         if value is None:
@@ -95,6 +95,15 @@ def query_from_args(args: argparse.Namespace):
             states = [PaymentState(s) for s in args.paidy_state]
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    try:
+        return _query(OrderQuery, args, choice, states)
+    except InvalidQuery as exc:
+        raise UsageError(exc.message("en")) from None
+
+
+def _query(OrderQuery, args, choice, states):
+    from core.domain.orders import Gender, OrderStatus, PaymentMethod
+
     return OrderQuery(
         order_no=args.order_no,
         order_from=args.order_from,

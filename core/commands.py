@@ -169,7 +169,7 @@ def _sync(args) -> int:
 
 
 def _export(args) -> int:
-    from core.export import COLUMNS, export_csv, get_column_set
+    from core.export import DEFAULT_COLUMNS, ExportError, check_columns, export_csv, get_column_set
 
     query = query_from_args(args)
     rt = _runtime()
@@ -177,35 +177,33 @@ def _export(args) -> int:
         if args.columns:
             columns = [c.strip() for c in args.columns.split(",") if c.strip()]
         elif args.column_set:
-            columns = get_column_set(rt.db, args.column_set)
-            if columns is None:
+            saved = get_column_set(rt.db, args.column_set)
+            if saved is None:
                 raise UsageError(f"no saved column set named {args.column_set!r}")
+            columns = list(saved.columns)
         else:
-            columns = None
-        if columns is not None:
-            unknown = [c for c in columns if c not in COLUMNS]
-            if unknown:
-                raise UsageError(f"unknown column(s): {', '.join(unknown)}")
+            columns = list(DEFAULT_COLUMNS)
+        try:
+            columns = check_columns(columns)
+        except ExportError as exc:
+            raise UsageError(exc.message("en")) from None
         with open(args.out, "wb") as out:
-            kw = {"columns": columns} if columns else {}
             report = export_csv(
                 rt.db,
                 query,
                 out,
+                columns=columns,
                 encoding=args.encoding,
                 lang=args.lang,
                 header=args.header,
                 now=rt.ops.now(),
-                **kw,
             )
-        print(
-            f"exported {report.rows} rows to {args.out}"
-            + (
-                f" ({report.replaced_cells} cells had characters replaced for {args.encoding})"
-                if report.replaced_cells
-                else ""
-            )
+        replaced = (
+            f" ({report.replaced_cells} cells had characters replaced for {args.encoding})"
+            if report.replaced_cells
+            else ""
         )
+        print(f"exported {report.rows} rows to {args.out}{replaced}")
         return EXIT_OK
     finally:
         rt.stop()

@@ -9,15 +9,15 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.operations.results import ActionResult
+from core.operations.results import ActionResult, with_
 from core.storage.db import Database
 from core.storage.models import AuditLog
 
 UNSETTLED = ("intent", "unknown")
 
 
-def record_intent(
-    db: Database,
+def add_intent(
+    s: Session,
     *,
     actor: str,
     action: str,
@@ -29,29 +29,34 @@ def record_intent(
     job_id: int | None = None,
     detail: dict | None = None,
 ) -> int:
+    """The intent row, inside the caller's transaction (before the Paidy call); its id."""
+    entry = AuditLog(
+        created_at=now,
+        actor=actor,
+        action=action,
+        order_id=order_id,
+        order_no=order_no,
+        payment_id=payment_id,
+        amount=amount,
+        outcome="intent",
+        job_id=job_id,
+        detail=detail or {},
+        message="",
+    )
+    s.add(entry)
+    s.flush()
+    return entry.id
+
+
+def record_intent(db: Database, **fields) -> int:
+    """``add_intent`` in a transaction of its own."""
     with db.session() as s:
-        entry = AuditLog(
-            created_at=now,
-            actor=actor,
-            action=action,
-            order_id=order_id,
-            order_no=order_no,
-            payment_id=payment_id,
-            amount=amount,
-            outcome="intent",
-            job_id=job_id,
-            detail=detail or {},
-            message="",
-        )
-        s.add(entry)
-        s.flush()
-        return entry.id
+        return add_intent(s, **fields)
 
 
 def record_outcome(db: Database, audit_id: int, result: ActionResult, now: datetime) -> None:
-    with db.session() as s:
-        entry = s.get(AuditLog, audit_id)
-        _fill(entry, result, now)
+    with db.session(immediate=True) as s:
+        _fill(s.get(AuditLog, audit_id), result, now)
 
 
 def record_attempt(
@@ -82,6 +87,21 @@ def record_attempt(
         return entry.id
 
 
+def log_result(
+    db: Database,
+    actor: str,
+    result: ActionResult,
+    now: datetime,
+    *,
+    job_id: int | None = None,
+    order_id: int | None = None,
+) -> ActionResult:
+    """Record an attempt that ended without a call; the result comes back with its audit id."""
+    return with_(
+        result, audit_id=record_attempt(db, actor, result, now, order_id=order_id, job_id=job_id)
+    )
+
+
 def record_event(
     db: Database, actor: str, action: str, message: str, now: datetime, **fields
 ) -> int:
@@ -100,23 +120,6 @@ def record_event(
         s.add(entry)
         s.flush()
         return entry.id
-
-
-def log_result(
-    db: Database,
-    actor: str,
-    result: ActionResult,
-    now: datetime,
-    *,
-    job_id: int | None = None,
-    order_id: int | None = None,
-) -> ActionResult:
-    """Record an attempt that ended before any call and return the result with its audit id."""
-    from core.operations.results import with_
-
-    return with_(
-        result, audit_id=record_attempt(db, actor, result, now, order_id=order_id, job_id=job_id)
-    )
 
 
 def unsettled_entries(s: Session, payment_id: str) -> list[AuditLog]:

@@ -9,6 +9,7 @@ items left ``running`` by a crashed worker are settled (refresh) and resumed, ne
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,11 +24,13 @@ from core.domain.money import refundable
 from core.domain.states import Action, refusal
 from core.operations import payments
 from core.operations.context import Ops
-from core.operations.results import ActionResult, Outcome, render
+from core.operations.results import ActionResult, Outcome, render, result_for
 from core.operations.snapshots import payment_facts
 from core.roles import Actor, Permission, require
 from core.storage.models import AuditLog, BatchItem, BatchJob, Order, PaidyPayment
 from core.timeutil import as_utc
+
+log = logging.getLogger("core.batch")
 
 
 class BatchAction(StrEnum):
@@ -193,7 +196,7 @@ def create_job(ops: Ops, actor: Actor, action: BatchAction | str, order_nos: lis
 def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | None:
     """Take one pending item for this worker; never the same item twice."""
     now = ops.now()
-    with ops.db.session() as s:
+    with ops.db.session(immediate=True) as s:
         q = (
             select(BatchItem.id)
             .where(BatchItem.status == "pending")
@@ -232,6 +235,7 @@ def run_item(ops: Ops, item: BatchItem) -> ActionResult:
     try:
         result = _dispatch(ops, actor, action, item)
     except Exception as exc:  # one failing row never stops the others
+        log.exception("batch item %s (order %s) failed", item.id, item.order_no)
         result = ActionResult(
             Action(action.value),
             Outcome.FAILED,
@@ -243,7 +247,7 @@ def run_item(ops: Ops, item: BatchItem) -> ActionResult:
             details={"error": type(exc).__name__},
         )
     status = "ok" if is_done(result) and result.outcome is Outcome.OK else result.outcome.value
-    with ops.db.session() as s:
+    with ops.db.session(immediate=True) as s:
         s.execute(
             update(BatchItem)
             .where(BatchItem.id == item.id)
@@ -266,11 +270,20 @@ def _dispatch(ops: Ops, actor: Actor, action: BatchAction, item: BatchItem) -> A
         return payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
     if item.resumed and item.payment_id:  # crashed mid-call: settle from Paidy's record first
         payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
-    if action is BatchAction.CAPTURE:
-        return payments.capture(ops, actor, item.order_no, job_id=item.job_id)
-    if action is BatchAction.CLOSE:
-        return payments.close(ops, actor, item.order_no, job_id=item.job_id)
-    return payments.refund(ops, actor, item.order_no, None, job_id=item.job_id)
+    run = {
+        BatchAction.CAPTURE: lambda: payments.capture(
+            ops, actor, item.order_no, job_id=item.job_id
+        ),
+        BatchAction.CLOSE: lambda: payments.close(ops, actor, item.order_no, job_id=item.job_id),
+        BatchAction.REFUND_FULL: lambda: payments.refund(
+            ops, actor, item.order_no, None, job_id=item.job_id
+        ),
+    }[action]
+    result = run()
+    if item.resumed and result.code in ALREADY_DONE[result.action]:
+        # the crashed worker's call went through: this row is done, not skipped
+        return result_for(result.action, Outcome.OK, "settled_done", item.order_no, item.payment_id)
+    return result
 
 
 def _job_actor(job: BatchJob) -> Actor:

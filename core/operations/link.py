@@ -54,7 +54,7 @@ def link_payment(
         raise InvalidPaymentId(payment_id)
     result = ops.client.get_payment(payment_id)
     payment, now = result.payment, ops.now()
-    with ops.db.session() as s:
+    with ops.db.session(immediate=True) as s:
         existing = s.scalar(select(PaidyPayment).where(PaidyPayment.payment_id == payment_id))
         if existing is not None and existing.order_id is not None:
             apply_payment(existing, payment, now)

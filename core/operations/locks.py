@@ -30,7 +30,7 @@ def try_acquire(
 ) -> bool:
     if _insert(db, payment_id, action, actor, now):
         return True
-    with db.session() as s:
+    with db.session(immediate=True) as s:
         started = s.scalar(
             select(InflightAction.started_at).where(InflightAction.payment_id == payment_id)
         )

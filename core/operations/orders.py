@@ -120,7 +120,7 @@ def save_order(
     tax_i = _fee(tax, "税額", "Tax")
     status = OrderStatus(status).value
     now = ops.now()
-    with ops.db.session() as s:
+    with ops.db.session(immediate=True) as s:
         order = s.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
         if order is None:
             raise OrderMissing(order_no=order_no)

@@ -227,42 +227,37 @@ def run_action(
 
 
 def _start(ops, actor, action, order_no, planner, version, job_id, now):
-    """Under the row lock: re-read, compare versions, re-plan, write the intent."""
-    with ops.db.session() as s:
+    """The critical section, in one transaction under the row lock (PostgreSQL) or SQLite's
+    write lock: re-read, compare versions, check nothing is unsettled, re-plan, write the
+    intent. Returns (order, payment, plan, audit_id) or the result of a refusal."""
+    refusal: ActionResult | None = None
+    with ops.db.session(immediate=True) as s:
         order_row, pay_row = load_by_order_no(s, order_no, for_update=True)
         order, pay = order_facts(order_row), payment_facts(pay_row)
-    if pay.version != version:
-        return _log(
-            ops,
-            actor,
-            result_for(action, Outcome.SKIPPED, "changed", order_no, pay.payment_id),
-            job_id,
-            order.id,
-        )
-    if _blocked(ops, pay.payment_id, now, holding=True):
-        return _log(
-            ops,
-            actor,
-            result_for(action, Outcome.SKIPPED, "unsettled", order_no, pay.payment_id),
-            job_id,
-            order.id,
-        )
-    try:
-        plan = planner(order, pay, now)
-    except errors.RuleViolation as exc:
-        return _log_refusal(ops, actor, action, order_no, pay.payment_id, exc, job_id, order.id)
-    audit_id = audit.record_intent(
-        ops.db,
-        actor=actor.name,
-        action=action.value,
-        now=now,
-        order_id=order.id,
-        order_no=order_no,
-        payment_id=pay.payment_id,
-        amount=plan.amount,
-        job_id=job_id,
-        detail=plan.detail,
-    )
+        if pay.version != version:
+            refusal = result_for(action, Outcome.SKIPPED, "changed", order_no, pay.payment_id)
+        elif audit.unsettled_entries(s, pay.payment_id):
+            refusal = result_for(action, Outcome.SKIPPED, "unsettled", order_no, pay.payment_id)
+        else:
+            try:
+                plan = planner(order, pay, now)
+            except errors.RuleViolation as exc:
+                refusal = from_refusal(action, exc, order_no, pay.payment_id)
+        if refusal is None:
+            audit_id = audit.add_intent(
+                s,
+                actor=actor.name,
+                action=action.value,
+                now=now,
+                order_id=order.id,
+                order_no=order_no,
+                payment_id=pay.payment_id,
+                amount=plan.amount,
+                job_id=job_id,
+                detail=plan.detail,
+            )
+    if refusal is not None:
+        return _log(ops, actor, refusal, job_id, order.id)
     return order, pay, plan, audit_id
 
 
@@ -358,16 +353,16 @@ def _best_effort_refresh(ops: Ops, payment_id: str) -> None:
 
 def _store(ops: Ops, payment_id: str, payment: Payment):
     now = ops.now()
-    with ops.db.session() as s:
+    with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
         apply_payment(row, payment, now)
         return payment_facts(row).state(now)
 
 
-def _blocked(ops: Ops, payment_id: str, now: datetime, holding: bool = False) -> str | None:
+def _blocked(ops: Ops, payment_id: str, now: datetime) -> str | None:
     """``in_progress`` while another action holds the payment, ``unsettled`` while an earlier
     outcome is not known (a crash or a lost answer): money waits for a refresh to settle it."""
-    if not holding and locks.is_held(ops.db, payment_id, now, ops.lock_ttl):
+    if locks.is_held(ops.db, payment_id, now, ops.lock_ttl):
         return "in_progress"
     with ops.db.session() as s:
         return "unsettled" if audit.unsettled_entries(s, payment_id) else None

@@ -104,7 +104,7 @@ def refresh_payment(
 
     held = locks.is_held(ops.db, payment_id, now, ops.lock_ttl)
     settled: list[tuple[str, bool]] = []
-    with ops.db.session() as s:
+    with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
         before = payment_facts(row).state(now)
         apply_payment(row, res.payment, now)

@@ -1,0 +1,176 @@
+"""The command line: same service layer, one line per order, exit codes 0/1/2, no secret and
+no traceback in the output. Most tests call ``core.cli.main`` in-process; the race test runs
+two real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core.cli import main
+from core.settings import reload_settings
+from core.storage.models import AuditLog, PaidyPayment
+
+SECRET = "sk_test_cli_SECRET_value_9f8e7d6c"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli_env(monkeypatch, db, sandbox):
+    env = {
+        "DATABASE_URL": db.url,
+        "PAIDY_API_BASE": sandbox.url,
+        "PAIDY_SECRET_KEY": SECRET,
+        "AUTH_MODE": "none",
+        "PAIDY_TIMEOUT_S": "2",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    reload_settings()
+    yield env
+    monkeypatch.undo()
+    reload_settings()
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_capture_one_and_many(cli_env, capsys, world):
+    a, b, c = world.order(), world.order(), world.order("authorized", expires_in_days=-1)
+    code, out, _ = run(capsys, "capture", str(a), "--operator", "cli-tanaka")
+    assert code == 0 and out.strip() == f"{a} capture ok"
+    code, out, _ = run(capsys, "capture", str(b), str(c))
+    lines = out.strip().splitlines()
+    assert lines[0] == f"{b} capture ok"
+    assert lines[1].startswith(f"{c} capture skipped: expired")
+    assert code == 1  # expired is not "already in the asked state"
+    code, out, _ = run(capsys, "capture", str(a))
+    assert code == 0 and out.startswith(f"{a} capture skipped: already_captured")
+    with world.ops.db.session() as s:
+        actors = set(s.scalars(select(AuditLog.actor).where(AuditLog.action == "capture")))
+    assert "cli-tanaka" in actors
+
+
+def test_refund_amount_and_close_and_update(cli_env, capsys, world):
+    captured = world.order("captured", price=1380)
+    code, out, _ = run(capsys, "refund", str(captured), "--amount", "1,000", "--reason", "返品")
+    assert code == 0 and out.strip() == f"{captured} refund ok"
+    code, out, _ = run(capsys, "refund", str(captured), "--amount", "500")
+    assert code == 1 and "refund skipped: refund_over_limit" in out
+    code, out, _ = run(capsys, "refund", str(captured))
+    assert code == 0 and out.strip() == f"{captured} refund ok"
+    opened = world.order()
+    code, out, _ = run(capsys, "update", str(opened))
+    assert code == 0 and "no_change" in out  # already in the asked state
+    code, out, _ = run(capsys, "close", str(opened))
+    assert code == 0 and out.strip() == f"{opened} close ok"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["capture"],
+        ["capture", "abc"],
+        ["capture", "-5"],
+        ["refund", "61", "--amount", "1.5"],
+        ["refund", "61", "--amount", "0"],
+        ["export", "--ordered-from", "2026-13-01", "--out", "x.csv"],
+        ["link", "pay_../../etc"],
+        ["nonsense"],
+        ["export", "--paidy-state", "bogus", "--out", "x.csv"],
+        ["export", "--columns", "order_no,nope", "--out", "/tmp/x.csv"],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_and_change_nothing(cli_env, capsys, world, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
+    assert world.stats()["requests"] == 0
+
+
+def test_link_creates_the_order_from_paidys_record(cli_env, capsys, world):
+    pid = world.payment("authorized", price=2200, tax=200, shipping=550)
+    code, out, _ = run(capsys, "link", pid)
+    assert code == 0 and "created order" in out
+    order_no = int(out.split()[0])
+    code, out, _ = run(capsys, "link", pid)
+    assert code == 0 and "already linked" in out
+    from core.storage.search import get_order
+
+    order = get_order(world.ops.db, order_no)
+    assert order is not None
+
+
+def test_sync_and_export(cli_env, capsys, world, tmp_path):
+    a = world.order()
+    world.order("captured")
+    with world.ops.db.session() as s:
+        pid = s.scalar(select(PaidyPayment.payment_id).order_by(PaidyPayment.id))
+    world.ops.client.capture(pid)  # captured outside the dashboard
+    code, out, _ = run(capsys, "sync", "--open-only")
+    assert code == 0 and f"{a} refresh ok" in out
+    target = tmp_path / "orders.csv"
+    code, out, _ = run(
+        capsys,
+        "export",
+        "--paidy-state",
+        "captured",
+        "--columns",
+        "order_no,paidy_state,billed_amount",
+        "--header",
+        "keys",
+        "--out",
+        str(target),
+    )
+    assert code == 0 and "exported 2 rows" in out
+    import pandas as pd
+
+    frame = pd.read_csv(target, encoding="utf-8-sig")
+    assert list(frame.columns) == ["order_no", "paidy_state", "billed_amount"]
+    assert len(frame) == 2
+
+
+def test_users_commands(cli_env, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery\n"))
+    code, out, _ = run(capsys, "users", "add", "yamada", "--role", "operator", "--password-stdin")
+    assert code == 0 and "yamada added" in out
+    code, _, err = run(capsys, "users", "add", "yamada", "--role", "operator")
+    assert code == 2 and "already exists" in err
+    code, out, _ = run(capsys, "users", "list")
+    assert "yamada\toperator\tactive" in out
+
+
+def test_two_processes_racing_on_one_payment_make_one_call(cli_env, world):
+    order_no = world.order("captured", price=1380)
+    world.faults(latency_ms=300)
+    env = {**os.environ, **cli_env}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "core", "refund", str(order_no), "--amount", "100"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for out, err in outs:
+        assert SECRET not in out + err and "Traceback" not in err
+    assert world.money_calls() == 1, outs
+    lines = sorted(o.strip() for o, _ in outs)
+    assert any(line == f"{order_no} refund ok" for line in lines), outs
