@@ -1,0 +1,395 @@
+"""Shared UI helpers of the pages: runtime, actor, language, formatting, result messages.
+
+Pages stay thin: they read widgets, call core, and render with these helpers. Nothing here
+holds business rules; core decides and refuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import streamlit as st
+
+from core import i18n
+from core.domain.orders import label
+from core.domain.states import PaymentState
+from core.roles import ROLE_LABELS, Actor, Permission, Role
+from core.runtime import Runtime, build_runtime
+from core.settings import AuthMode, ConfigurationError, Mode, Settings, check_startup, get_settings
+from core.timeutil import days_left, fmt_jst, utcnow
+
+log = logging.getLogger("pages")
+
+LANG_KEY = "ui_lang"
+ACTOR_KEY = "auth_actor"
+OPEN_ACTOR = Actor("demo-operator", Role.ADMIN)
+
+#: session-state keys used across pages
+BATCH_PRESELECT = "batch_preselect"  # list[int] of order numbers sent to the batch page
+BATCH_ACTION = "batch_preselect_action"  # a BatchAction value to preselect
+
+
+# ------------------------------------------------------------------------------ language
+_last_lang = i18n.DEFAULT_LANG  # for format functions called outside a script run (AppTest)
+
+
+def lang() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is None:
+        return _last_lang
+    value = st.session_state.get(LANG_KEY, i18n.DEFAULT_LANG)
+    return value if value in i18n.LANGS else i18n.DEFAULT_LANG
+
+
+def t(key: str, **params: object) -> str:
+    return i18n.t(key, lang(), **params)
+
+
+def lbl(value, lang_: str | None = None) -> str:
+    """Label of an enum member (対応状況, Paidy状態 ...) in the UI language."""
+    return label(value, lang_ or lang())
+
+
+def state_label(state: str | None) -> str:
+    if not state:
+        return ""
+    try:
+        return label(PaymentState(state), lang())
+    except ValueError:
+        return str(state)
+
+
+def role_label(role: Role | str) -> str:
+    ja, en = ROLE_LABELS[Role(role)]
+    return ja if lang() == "ja" else en
+
+
+# ------------------------------------------------------------------------------ runtime
+@st.cache_resource(show_spinner=False, on_release=lambda rt: rt.stop())
+def _build_runtime(database_url: str, api_base: str, mode: str) -> Runtime:
+    """One runtime (database, Paidy client, batch workers) per server process and config."""
+    settings = get_settings()
+    try:
+        return build_runtime(settings, start_workers=True)
+    except TypeError as exc:
+        # core.runtime and core.storage.demo disagree on seed_demo_if_empty's keywords
+        # (reported); seed here with the documented arguments until they agree.
+        if "seed_demo_if_empty" not in str(exc):
+            raise
+        log.warning("demo seeding fallback: %s", exc)
+        rt = build_runtime(settings, start_workers=True, seed_demo=False)
+        from core.storage.demo import seed_demo_if_empty
+
+        seed_demo_if_empty(rt.db, sandbox_url=rt.api_base, orders=200)
+        return rt
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def runtime() -> Runtime:
+    s = get_settings()
+    return _build_runtime(s.database_url, s.paidy_api_base or "", s.mode.value)
+
+
+# ------------------------------------------------------------------------------ the actor
+def actor() -> Actor:
+    """The logged-in actor; the open dashboard's default when AUTH_MODE is none."""
+    return st.session_state.get(ACTOR_KEY) or OPEN_ACTOR
+
+
+def can(permission: Permission) -> bool:
+    return actor().can(permission)
+
+
+@dataclass(frozen=True)
+class PageContext:
+    rt: Runtime
+    actor: Actor
+    lang: str
+
+    @property
+    def db(self):
+        return self.rt.db
+
+    @property
+    def ops(self):
+        return self.rt.ops
+
+    def can(self, permission: Permission) -> bool:
+        return self.actor.can(permission)
+
+
+def page() -> PageContext:
+    """What a page needs. Runs :func:`boot` first when the entry script did not run in this
+    script run (Streamlit runs a ``pages/`` file directly on a server's very first request,
+    and AppTest does so on every page switch): the login gate is never skipped."""
+    if not _entry_on_stack() and not _fragment_rerun() and not _booted_this_run():
+        boot()
+    return PageContext(runtime(), actor(), lang())
+
+
+def _booted_this_run(mark: bool = False) -> bool:
+    """Whether boot() already ran in this script run (marked on the run's context)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return False
+    token = ctx.parallel_coordinator  # a new object every script run
+    if mark:
+        ctx._paidy_booted = token
+        return True
+    return getattr(ctx, "_paidy_booted", None) is token
+
+
+def _entry_on_stack() -> bool:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith("streamlit_app.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _fragment_rerun() -> bool:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+# ------------------------------------------------------------------------------ formatting
+def yen(amount: int | None) -> str:
+    if amount is None:
+        return t("common.none")
+    return t("common.yen", amount=int(amount))
+
+
+def jst(dt: datetime | None, with_time: bool = True) -> str:
+    return fmt_jst(dt, with_time) if dt is not None else ""
+
+
+def days_text(expires_at: datetime | None, now: datetime | None = None) -> str:
+    left = days_left(expires_at, now or utcnow())
+    if left is None:
+        return ""
+    if left > 0:
+        return t("common.days_left", days=left)
+    if left == 0 and expires_at and expires_at > (now or utcnow()):
+        return t("common.expires_today")
+    return t("common.expired_days", days=abs(left))
+
+
+_MD_SPECIAL = set("\\`*_[]#|<>~$")
+
+
+def md_escape(text: object) -> str:
+    """Text for a markdown-rendering element, shown literally (no markup, no links)."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
+
+
+def jst_frame_col(series):
+    """A UTC datetime column as JST text (for tables)."""
+    return series.map(lambda v: fmt_jst(v.to_pydatetime()) if v is not None and v == v else "")
+
+
+# ------------------------------------------------------------------------------ results
+def show_result(result, *, container=None) -> None:
+    """An ActionResult as success / warning / error, with Paidy's code, reference and the
+    request id as plain text; never a traceback."""
+    box = container or st
+    outcome = getattr(result, "outcome", None)
+    outcome = getattr(outcome, "value", outcome)
+    msg = md_escape(result.message(lang()))
+    if outcome == "ok":
+        box.success(msg, icon=":material/check_circle:")
+    elif outcome == "failed":
+        box.error(msg, icon=":material/error:")
+    elif outcome == "unknown":
+        box.warning(msg + "  \n" + md_escape(t("common.unknown_hint")), icon=":material/help:")
+    else:
+        box.warning(msg, icon=":material/info:")
+    extras = []
+    if getattr(result, "paidy_code", None):
+        extras.append(t("common.paidy_code", value=result.paidy_code))
+    if getattr(result, "paidy_reference", None):
+        extras.append(t("common.paidy_reference", value=result.paidy_reference))
+    if getattr(result, "request_id", None):
+        extras.append(t("common.request_id", value=result.request_id))
+    if extras:
+        box.text(" / ".join(extras))
+
+
+def show_refusal(exc) -> None:
+    """A RuleViolation / InvalidQuery / UserError: anything with ``.message(lang)``."""
+    st.error(md_escape(exc.message(lang())), icon=":material/block:")
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Run a page body: refusals are shown as messages, anything else as a short error
+    (logged with its traceback on the server, never shown)."""
+    try:
+        yield
+    except Exception as exc:  # the screen must never show a traceback
+        if hasattr(exc, "message") and callable(exc.message):
+            try:
+                show_refusal(exc)
+                return
+            except Exception:
+                pass
+        log.exception("page error")
+        st.error(t("app.internal_error", kind=type(exc).__name__), icon=":material/error:")
+
+
+# ------------------------------------------------------------------------------ session
+def touch_session() -> None:
+    st.session_state["auth_last_seen"] = time.time()
+
+
+def now() -> datetime:
+    return runtime().ops.now()
+
+
+# ------------------------------------------------------------------------------ boot
+def boot() -> str:
+    """Startup check, language switch, login gate, mode badge and banner; returns the
+    language. Stops the script (st.stop) until the visitor is logged in."""
+    if not _entry_on_stack():
+        st.set_page_config(
+            page_title="Paidy 決済管理", page_icon=":material/payments:", layout="wide"
+        )
+    _booted_this_run(mark=True)
+    lang_ = language_switch()
+    cfg, rt = startup(lang_)
+    who = login_gate(cfg, rt, lang_)
+    sidebar(cfg, who, lang_)
+    return lang_
+
+
+def language_switch() -> str:
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+    elif st.session_state[LANG_KEY] not in i18n.LANGS:
+        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+    st.sidebar.radio(
+        i18n.t("app.lang"),
+        options=list(i18n.LANGS),
+        format_func=lambda v: "日本語" if v == "ja" else "English",
+        key=LANG_KEY,
+        horizontal=True,
+    )
+    global _last_lang
+    _last_lang = lang()
+    return _last_lang
+
+
+def startup(lang_: str) -> tuple[Settings, Runtime]:
+    cfg = get_settings()
+    try:
+        check_startup(cfg)
+        rt = runtime()
+    except ConfigurationError as exc:
+        st.error(i18n.t("app.startup_failed", lang_, message=exc.message(lang_)))
+        st.stop()
+    except Exception as exc:  # database or sandbox cannot start
+        log.exception("startup failed")
+        message = exc.message(lang_) if hasattr(exc, "message") else type(exc).__name__
+        st.error(i18n.t("app.startup_failed", lang_, message=message))
+        st.stop()
+    return cfg, rt
+
+
+def login_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
+    mode = cfg.effective_auth_mode
+    if mode is AuthMode.NONE:
+        st.session_state.pop(ACTOR_KEY, None)
+        return OPEN_ACTOR
+    if mode is AuthMode.OIDC:
+        return _oidc_gate(cfg, rt, lang_)
+    return _password_gate(cfg, rt, lang_)
+
+
+def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
+    from core.auth.users import login
+
+    who = st.session_state.get(ACTOR_KEY)
+    last = st.session_state.get("auth_last_seen", 0.0)
+    if who is not None and time.time() - last > cfg.session_timeout_min * 60:
+        st.session_state.pop(ACTOR_KEY, None)
+        st.session_state["auth_expired"] = True
+        who = None
+    if who is not None:
+        touch_session()
+        return who
+    st.title(i18n.t("app.title", lang_))
+    if st.session_state.pop("auth_expired", False):
+        st.warning(i18n.t("login.expired", lang_))
+    with st.form("login_form"):
+        st.subheader(i18n.t("login.title", lang_))
+        name = st.text_input(i18n.t("login.name", lang_), key="login_name")
+        password = st.text_input(
+            i18n.t("login.password", lang_), type="password", key="login_password"
+        )
+        submitted = st.form_submit_button(i18n.t("login.submit", lang_), type="primary")
+    if submitted:
+        result = login(rt.db, name, password)
+        if result.actor is not None:
+            st.session_state[ACTOR_KEY] = result.actor
+            touch_session()
+            st.rerun()
+        ja, en = result.message or ("", "")
+        st.error(ja if lang_ == "ja" else en)
+    st.stop()
+
+
+def _oidc_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
+    from core.auth.users import actor_for_email
+
+    email = st.user.get("email")  # never st.user.is_logged_in: it raises without [auth]
+    if not email:
+        st.title(i18n.t("app.title", lang_))
+        if st.button(i18n.t("login.oidc_button", lang_), type="primary"):
+            try:
+                st.login()
+            except Exception:  # [auth] missing in secrets.toml
+                st.error(i18n.t("login.oidc_not_configured", lang_))
+        st.stop()
+    who = actor_for_email(rt.db, cfg, email, st.user.get("name"))
+    if who is None:
+        st.error(i18n.t("login.oidc_denied", lang_, email=email))
+        if st.button(i18n.t("app.logout", lang_)):
+            st.logout()
+        st.stop()
+    st.session_state[ACTOR_KEY] = who
+    return who
+
+
+def sidebar(cfg: Settings, who: Actor, lang_: str) -> None:
+    mode_key = {Mode.DEMO: "app.mode.demo", Mode.TEST: "app.mode.test", Mode.LIVE: "app.mode.live"}[
+        cfg.mode
+    ]
+    badge = i18n.t("app.mode_badge", lang_, mode=i18n.t(mode_key, lang_))
+    if cfg.mode is Mode.LIVE:
+        st.sidebar.error(badge, icon=":material/bolt:")
+    elif cfg.mode is Mode.TEST:
+        st.sidebar.warning(badge, icon=":material/science:")
+    else:
+        st.sidebar.info(badge, icon=":material/toys:")
+    st.sidebar.text(i18n.t("app.user", lang_, name=who.name, role=role_label(who.role)))
+    if cfg.effective_auth_mode is AuthMode.NONE:
+        st.warning(i18n.t("app.open_banner", lang_), icon=":material/lock_open:")
+    elif st.sidebar.button(i18n.t("app.logout", lang_), key="logout"):
+        st.session_state.pop(ACTOR_KEY, None)
+        if cfg.effective_auth_mode is AuthMode.OIDC:
+            st.logout()
+        st.rerun()

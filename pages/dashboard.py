@@ -1,0 +1,145 @@
+"""ダッシュボード: metric tiles, the authorizations expiring soonest (one click to capture them
+on the batch page), the latest actions, and amounts by Paidy state."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import dashboard as dq
+from core.operations.batch import BatchAction
+from core.roles import Permission
+from pages import _ui
+from pages._ui import t
+
+
+def tiles(m: dq.Metrics) -> None:
+    def pair(count: int, amount: int) -> str:
+        return t("dash.count_amount", count=count, amount=amount)
+
+    row1 = st.columns(4)
+    row1[0].metric(t("dash.open"), pair(m.open_count, m.open_amount), border=True)
+    row1[1].metric(t("dash.expiring_3"), pair(m.expiring_3_count, m.expiring_3_amount), border=True)
+    row1[2].metric(t("dash.expiring_7"), pair(m.expiring_7_count, m.expiring_7_amount), border=True)
+    row1[3].metric(t("dash.discrepancies"), t("common.count", count=m.discrepancies), border=True)
+    row2 = st.columns(4)
+    row2[0].metric(
+        t("dash.captured_today"),
+        _ui.yen(m.captured_today),
+        t("dash.count_delta", count=m.captured_today_count),
+        delta_color="off",
+        border=True,
+    )
+    row2[1].metric(
+        t("dash.captured_month"),
+        _ui.yen(m.captured_month),
+        t("dash.count_delta", count=m.captured_month_count),
+        delta_color="off",
+        border=True,
+    )
+    row2[2].metric(
+        t("dash.refunded_today"),
+        _ui.yen(m.refunded_today),
+        t("dash.count_delta", count=m.refunded_today_count),
+        delta_color="off",
+        border=True,
+    )
+    row2[3].metric(
+        t("dash.unsettled"),
+        t("common.count", count=m.unsettled),
+        help=t("dash.unsettled_help"),
+        border=True,
+    )
+    st.caption(t("dash.today_note"))
+
+
+def expiring(ctx: _ui.PageContext, now) -> None:
+    st.subheader(t("dash.expiring_title"))
+    frame = dq.expiring_soon(ctx.db, now, limit=20)
+    if frame.empty:
+        st.info(t("dash.no_open"))
+        return
+    view = frame.assign(expires=_ui.jst_frame_col(frame["expires_at"]))
+    st.dataframe(
+        view[
+            ["order_no", "customer_name", "amount", "total", "expires", "days_left", "payment_id"]
+        ],
+        hide_index=True,
+        column_config={
+            "order_no": st.column_config.NumberColumn(t("col.order_no"), format="%d"),
+            "customer_name": st.column_config.TextColumn(t("col.customer_name")),
+            "amount": st.column_config.NumberColumn(t("col.paidy_amount"), format="localized"),
+            "total": st.column_config.NumberColumn(t("col.total"), format="localized"),
+            "expires": st.column_config.TextColumn(t("col.expires_at")),
+            "days_left": st.column_config.NumberColumn(t("col.days_left"), format="%d"),
+            "payment_id": st.column_config.TextColumn(t("col.payment_id")),
+        },
+        key="dash_expiring",
+    )
+    if ctx.can(Permission.ACT):
+        order_nos = [int(n) for n in frame["order_no"]]
+        if st.button(
+            t("dash.capture_these", count=len(order_nos)),
+            key="dash_to_batch",
+            icon=":material/playlist_add_check:",
+            type="primary",
+        ):
+            st.session_state[_ui.BATCH_PRESELECT] = order_nos
+            st.session_state[_ui.BATCH_ACTION] = BatchAction.CAPTURE.value
+            st.switch_page("pages/batch.py")
+
+
+def recent(ctx: _ui.PageContext) -> None:
+    st.subheader(t("dash.recent_title"))
+    frame = dq.recent_actions(ctx.db, limit=10)
+    if frame.empty:
+        st.caption(t("common.no_rows"))
+        return
+    view = frame.assign(
+        at=_ui.jst_frame_col(frame["created_at"]),
+        action_label=frame["action"].map(lambda a: t(f"action.{a}")),
+        outcome_label=frame["outcome"].map(lambda o: t(f"outcome.{o}")),
+    )
+    st.dataframe(
+        view[["at", "actor", "action_label", "order_no", "amount", "outcome_label", "message"]],
+        hide_index=True,
+        column_config={
+            "at": st.column_config.TextColumn(t("col.created_at")),
+            "actor": st.column_config.TextColumn(t("col.actor")),
+            "action_label": st.column_config.TextColumn(t("col.action")),
+            "order_no": st.column_config.NumberColumn(t("col.order_no"), format="%d"),
+            "amount": st.column_config.NumberColumn(t("col.amount"), format="localized"),
+            "outcome_label": st.column_config.TextColumn(t("col.outcome")),
+            "message": st.column_config.TextColumn(t("col.message")),
+        },
+        key="dash_recent",
+    )
+
+
+def chart(ctx: _ui.PageContext, now) -> None:
+    st.subheader(t("dash.chart_state"))
+    frame = dq.amounts_by_state(ctx.db, now)
+    if frame.empty:
+        st.caption(t("common.no_rows"))
+        return
+    frame["label"] = frame["state"].map(_ui.state_label)
+    data = frame.set_index("label")[["amount", "billed"]].rename(
+        columns={"amount": t("col.paidy_amount"), "billed": t("col.billed")}
+    )
+    st.bar_chart(data, stack=False, y_label=t("col.amount"), x_label=t("col.state"))
+
+
+def main() -> None:
+    ctx = _ui.page()
+    st.title(t("dash.title"))
+    now = ctx.ops.now()
+    tiles(dq.metrics(ctx.db, now))
+    left, right = st.columns([3, 2])
+    with left:
+        expiring(ctx, now)
+    with right:
+        chart(ctx, now)
+    recent(ctx)
+
+
+with _ui.guard():
+    main()

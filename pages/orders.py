@@ -1,0 +1,433 @@
+"""受注管理: the guide's search form, the paged result grid with row selection, 対応状況管理,
+sending the selection to the batch page, and the CSV export of all matching rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from core.domain.orders import Gender, OrderStatus, PaymentMethod, label_of, labels
+from core.domain.states import PaymentState
+from core.operations.orders import change_status
+from core.roles import Permission
+from core.storage.search import InvalidQuery, OrderQuery, search_orders
+from pages import _ui
+from pages._ui import t
+
+SAVED = "orders_query_values"  # the last submitted form values (survive page switches)
+PAGE_KEY = "orders_page"
+GRID_KEY = "orders_grid"
+CSV_KEY = "orders_csv"
+PAGE_SIZES = (25, 50, 100, 200)
+TEXT_FIELDS = (
+    "order_no",
+    "order_from",
+    "order_to",
+    "name",
+    "email",
+    "amount_min",
+    "amount_max",
+    "expires_within_days",
+)
+DATE_FIELDS = ("birth_from", "birth_to", "ordered_from", "ordered_to", "updated_from", "updated_to")
+LIST_FIELDS = ("gender", "payment_method", "status", "paidy_state")
+DEFAULTS: dict[str, object] = {
+    **{f: "" for f in TEXT_FIELDS},
+    **{f: None for f in DATE_FIELDS},
+    **{f: [] for f in LIST_FIELDS},
+    "discrepancy_only": False,
+    "test": "all",
+}
+SORTS = ("ordered_at", "order_no", "updated_at", "total", "customer_kana", "expires_at")
+
+
+def _wkey(field: str) -> str:
+    return f"of_{field}"
+
+
+def restore_form() -> dict:
+    """Seed the form widgets from the saved values (widget state is dropped on page switch)."""
+    saved = st.session_state.setdefault(SAVED, dict(DEFAULTS))
+    for field, default in DEFAULTS.items():
+        if _wkey(field) not in st.session_state:
+            st.session_state[_wkey(field)] = saved.get(field, default)
+    return saved
+
+
+def search_form() -> None:
+    lang = _ui.lang()
+    with (
+        st.expander(t("orders.search"), expanded=True, icon=":material/search:"),
+        st.form("orders_search"),
+    ):
+        c = st.columns(3)
+        c[0].text_input(t("orders.order_no"), key=_wkey("order_no"), placeholder="61")
+        c[1].text_input(t("orders.order_from"), key=_wkey("order_from"))
+        c[2].text_input(t("orders.order_to"), key=_wkey("order_to"))
+        c = st.columns(3)
+        c[0].text_input(t("orders.name"), key=_wkey("name"))
+        c[1].text_input(t("orders.email"), key=_wkey("email"))
+        c[2].multiselect(
+            t("orders.gender"),
+            list(labels(Gender, lang)),
+            key=_wkey("gender"),
+            format_func=lambda v: label_of(Gender, v, lang),
+        )
+        c = st.columns(4)
+        old = date(1900, 1, 1)
+        c[0].date_input(
+            t("orders.birth_from"), key=_wkey("birth_from"), min_value=old, format="YYYY/MM/DD"
+        )
+        c[1].date_input(
+            t("orders.birth_to"), key=_wkey("birth_to"), min_value=old, format="YYYY/MM/DD"
+        )
+        c[2].date_input(
+            t("orders.ordered_from"), key=_wkey("ordered_from"), min_value=old, format="YYYY/MM/DD"
+        )
+        c[3].date_input(
+            t("orders.ordered_to"), key=_wkey("ordered_to"), min_value=old, format="YYYY/MM/DD"
+        )
+        c = st.columns(4)
+        c[0].date_input(
+            t("orders.updated_from"), key=_wkey("updated_from"), min_value=old, format="YYYY/MM/DD"
+        )
+        c[1].date_input(
+            t("orders.updated_to"), key=_wkey("updated_to"), min_value=old, format="YYYY/MM/DD"
+        )
+        c[2].text_input(t("orders.amount_min"), key=_wkey("amount_min"))
+        c[3].text_input(t("orders.amount_max"), key=_wkey("amount_max"))
+        c = st.columns(3)
+        c[0].multiselect(
+            t("orders.payment_method"),
+            list(labels(PaymentMethod, lang)),
+            key=_wkey("payment_method"),
+            format_func=lambda v: label_of(PaymentMethod, v, lang),
+        )
+        c[1].multiselect(
+            t("orders.status"),
+            list(labels(OrderStatus, lang)),
+            key=_wkey("status"),
+            format_func=lambda v: label_of(OrderStatus, v, lang),
+        )
+        c[2].multiselect(
+            t("orders.paidy_state"),
+            list(labels(PaymentState, lang)),
+            key=_wkey("paidy_state"),
+            format_func=lambda v: label_of(PaymentState, v, lang),
+        )
+        c = st.columns(3)
+        c[0].text_input(t("orders.expires_within"), key=_wkey("expires_within_days"))
+        c[1].radio(
+            t("orders.test"),
+            ["all", "test", "live"],
+            key=_wkey("test"),
+            horizontal=True,
+            format_func=lambda v: t(
+                {"all": "orders.test_all", "test": "orders.test_only", "live": "orders.live_only"}[
+                    v
+                ]
+            ),
+        )
+        c[2].checkbox(t("orders.discrepancy"), key=_wkey("discrepancy_only"))
+        b = st.columns([1, 1, 4])
+        submitted = b[0].form_submit_button(
+            t("orders.submit"), type="primary", icon=":material/search:"
+        )
+        cleared = b[1].form_submit_button(t("orders.reset"))
+    if submitted:
+        st.session_state[SAVED] = {
+            f: st.session_state.get(_wkey(f), d) for f, d in DEFAULTS.items()
+        }
+        st.session_state[PAGE_KEY] = 1
+    if cleared:
+        st.session_state[SAVED] = dict(DEFAULTS)
+        for f in DEFAULTS:
+            st.session_state.pop(_wkey(f), None)
+        st.session_state[PAGE_KEY] = 1
+        st.rerun()
+
+
+def build_query(values: dict) -> OrderQuery:
+    data = {k: v for k, v in values.items() if k != "test" and v not in ("", None, [], False)}
+    test = values.get("test", "all")
+    if test != "all":
+        data["test"] = test == "test"
+    return OrderQuery(**data)
+
+
+def _signature(values: dict, *extra: object) -> str:
+    raw = json.dumps([values, *extra], default=str, sort_keys=True)
+    return hashlib.sha1(raw.encode()).hexdigest()[:12]
+
+
+def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    lang = _ui.lang()
+    shipped = t("col.shipped")
+    view = pd.DataFrame(
+        {
+            "edit": [f"/order?order={int(n)}" for n in frame["order_no"]],
+            "order_no": frame["order_no"],
+            "ordered": _ui.jst_frame_col(frame["ordered_at"]),
+            "customer": frame["customer_name"],
+            "method": frame["payment_method"].map(lambda v: label_of(PaymentMethod, v, lang)),
+            "total": frame["total"],
+            "shipped": frame["shipped_at"].map(
+                lambda v: (
+                    _ui.jst(v.to_pydatetime(), False)
+                    if v is not None and v == v
+                    else ("未発送" if lang == "ja" else "not shipped")
+                )
+            ),
+            "status": frame["status"].map(lambda v: label_of(OrderStatus, v, lang)),
+            "paidy_state": frame["paidy_state"].map(
+                lambda v: _ui.state_label(v) if isinstance(v, str) else ""
+            ),
+            "paidy_amount": frame["paidy_amount"],
+            "billed": frame["billed_amount"],
+            "expires": _ui.jst_frame_col(frame["expires_at"]),
+            "mismatch": frame["discrepancy"].map(lambda v: "⚠" if v else ""),
+            "test": frame["test"].map(lambda v: t("common.test") if v is True else ""),
+        }
+    )
+    del shipped
+    config = {
+        "edit": st.column_config.LinkColumn(
+            t("col.open"), display_text=r"/order\?order=(\d+)", width="small"
+        ),
+        "order_no": st.column_config.NumberColumn(t("col.order_no"), format="%d", width="small"),
+        "ordered": st.column_config.TextColumn(t("col.ordered_at")),
+        "customer": st.column_config.TextColumn(t("col.customer_name")),
+        "method": st.column_config.TextColumn(t("col.payment_method")),
+        "total": st.column_config.NumberColumn(t("col.total"), format="localized"),
+        "shipped": st.column_config.TextColumn(t("col.shipped_at")),
+        "status": st.column_config.TextColumn(t("col.status")),
+        "paidy_state": st.column_config.TextColumn(t("col.paidy_state")),
+        "paidy_amount": st.column_config.NumberColumn(t("col.paidy_amount"), format="localized"),
+        "billed": st.column_config.NumberColumn(t("col.billed_amount"), format="localized"),
+        "expires": st.column_config.TextColumn(t("col.expires_at")),
+        "mismatch": st.column_config.TextColumn(t("col.discrepancy"), width="small"),
+        "test": st.column_config.TextColumn(t("col.test"), width="small"),
+    }
+    return view, config
+
+
+def results(ctx: _ui.PageContext, values: dict) -> None:
+    query = build_query(values)
+    c = st.columns([2, 1, 1, 1])
+    sort = c[0].selectbox(
+        t("orders.sort"),
+        SORTS,
+        key="orders_sort",
+        format_func=lambda s: t(f"col.{s}") if s != "customer_kana" else t("col.customer_kana"),
+    )
+    descending = c[1].toggle(t("orders.descending"), value=True, key="orders_desc")
+    size = c[2].selectbox(t("common.page_size"), PAGE_SIZES, index=1, key="orders_page_size")
+    page_no = int(st.session_state.get(PAGE_KEY, 1) or 1)
+    result = search_orders(
+        ctx.db,
+        query,
+        now=ctx.ops.now(),
+        sort=sort,
+        descending=descending,
+        page=page_no,
+        page_size=size,
+    )
+    st.session_state[PAGE_KEY] = result.page
+    c[3].number_input(t("common.page"), min_value=1, max_value=result.pages, step=1, key=PAGE_KEY)
+    st.markdown(
+        f"**{_ui.md_escape(t('orders.found', count=result.total))}** "
+        f"{_ui.md_escape(t('common.page_of', page=result.page, pages=result.pages))}"
+    )
+    sig = _signature(values, sort, descending, size, result.page)
+    if st.session_state.get("orders_grid_sig") != sig:
+        st.session_state.pop(GRID_KEY, None)
+        st.session_state["orders_grid_sig"] = sig
+    frame = result.frame
+    view, config = grid_view(frame)
+    event = st.dataframe(
+        view,
+        hide_index=True,
+        column_config=config,
+        key=GRID_KEY,
+        on_select="rerun",
+        selection_mode="multi-row",
+    )
+    rows = [i for i in event.selection.rows if 0 <= i < len(frame)]
+    selected = [int(frame["order_no"].iloc[i]) for i in rows]
+    st.session_state["orders_selected"] = selected
+    st.caption(t("orders.select_hint") + "  " + t("orders.selected", count=len(selected)))
+    selection_actions(ctx, selected)
+    csv_export(ctx, query, values)
+
+
+def selection_actions(ctx: _ui.PageContext, selected: list[int]) -> None:
+    lang = _ui.lang()
+    c = st.columns([1, 1, 2])
+    if c[0].button(
+        t("orders.open_selected"),
+        disabled=not selected,
+        key="orders_open_selected",
+        icon=":material/edit:",
+    ):
+        st.switch_page("pages/order.py", query_params={"order": str(selected[0])})
+    if ctx.can(Permission.ACT) and c[1].button(
+        t("orders.to_batch"),
+        disabled=not selected,
+        key="orders_to_batch",
+        icon=":material/checklist:",
+    ):
+        st.session_state[_ui.BATCH_PRESELECT] = selected
+        st.session_state.pop(_ui.BATCH_ACTION, None)
+        st.switch_page("pages/batch.py")
+    with c[2].popover(t("orders.open_number"), icon=":material/open_in_new:"):
+        number = st.text_input(t("orders.order_no"), key="orders_open_no")
+        if st.button(t("orders.open"), key="orders_open_go"):
+            if number.strip().isdigit():
+                st.switch_page("pages/order.py", query_params={"order": number.strip()})
+            st.error(t("audit.bad_order_no"))
+    if ctx.can(Permission.EDIT_ORDERS):
+        with st.expander(t("orders.status_mgmt"), icon=":material/swap_horiz:"):
+            new = st.selectbox(
+                t("orders.status_new"),
+                list(labels(OrderStatus, lang)),
+                key="orders_new_status",
+                format_func=lambda v: label_of(OrderStatus, v, lang),
+            )
+            if st.button(t("orders.status_apply"), key="orders_status_apply"):
+                if not selected:
+                    st.warning(t("orders.need_selection"))
+                else:
+                    changed = change_status(ctx.ops, ctx.actor, selected, new)
+                    st.session_state["orders_flash"] = t(
+                        "orders.status_done", count=changed, status=label_of(OrderStatus, new, lang)
+                    )
+                    st.rerun()
+
+
+# ------------------------------------------------------------------------------ CSV export
+def _export():
+    try:
+        from core import export
+    except ImportError:
+        return None
+    return export
+
+
+def column_choices(export) -> dict[str, str]:
+    lang = _ui.lang()
+    out = {}
+    registry = getattr(export, "EXPORT_COLUMNS", None) or export.COLUMNS
+    for key, spec in dict(registry).items():
+        if isinstance(spec, tuple | list):
+            out[key] = spec[0] if lang == "ja" else spec[1]
+        elif isinstance(spec, dict):
+            out[key] = spec.get(lang) or spec.get("ja") or key
+        else:
+            out[key] = spec.label(lang) if hasattr(spec, "label") else key
+    return out
+
+
+def saved_sets(export, db) -> dict[str, list[str]]:
+    fn = getattr(export, "list_column_sets", None)
+    if fn is None:
+        return {}
+    found = fn(db)
+    if isinstance(found, dict):
+        return {str(k): list(v) for k, v in found.items()}
+    out = {}
+    for s in found:
+        name = s["name"] if isinstance(s, dict) else s.name
+        cols = s["columns"] if isinstance(s, dict) else s.columns
+        out[name] = list(cols)
+    return out
+
+
+def csv_export(ctx: _ui.PageContext, query: OrderQuery, values: dict) -> None:
+    with st.expander(t("orders.csv"), icon=":material/download:"):
+        export = _export()
+        if export is None:
+            st.info(t("orders.csv_unavailable"))
+            return
+        choices = column_choices(export)
+        sets = saved_sets(export, ctx.db)
+        c = st.columns([2, 1])
+        set_name = c[0].selectbox(
+            t("orders.csv_set"),
+            ["", *sets],
+            key="orders_csv_set",
+            format_func=lambda v: v or t("orders.csv_set_default"),
+        )
+        encoding = c[1].radio(
+            t("orders.csv_encoding"),
+            ["utf-8-sig", "cp932"],
+            key="orders_csv_enc",
+            format_func=lambda v: t("orders.csv_utf8" if v == "utf-8-sig" else "orders.csv_sjis"),
+        )
+        default_cols = list(sets.get(set_name) or getattr(export, "DEFAULT_COLUMNS", list(choices)))
+        columns = st.multiselect(
+            t("orders.csv_columns"),
+            list(choices),
+            default=default_cols,
+            format_func=lambda k: choices.get(k, k),
+            key=f"orders_csv_cols_{set_name}",
+        )
+        sig = _signature(values, columns, encoding, _ui.lang())
+        if st.button(t("orders.csv_build"), key="orders_csv_build", icon=":material/build:"):
+            if not columns:
+                st.warning(t("orders.csv_none"))
+            else:
+                out = export.export_to_bytes(
+                    ctx.db,
+                    query,
+                    columns=columns,
+                    encoding=encoding,
+                    lang=_ui.lang(),
+                    now=ctx.ops.now(),
+                )
+                data, report = out if isinstance(out, tuple) else (out, None)
+                st.session_state[CSV_KEY] = {"sig": sig, "data": data, "report": report}
+        built = st.session_state.get(CSV_KEY)
+        if built and built["sig"] == sig:
+            report = built.get("report")
+            rows = getattr(report, "rows", None)
+            if rows is not None:
+                st.success(t("orders.csv_ready", count=int(rows)))
+            replaced = getattr(report, "replaced_cells", None)
+            if replaced:
+                st.warning(t("orders.csv_replaced", count=int(replaced)))
+            name = (
+                export.export_filename(ctx.ops.now())
+                if hasattr(export, "export_filename")
+                else "orders.csv"
+            )
+            st.download_button(
+                t("common.download_csv"),
+                built["data"],
+                file_name=name,
+                mime="text/csv",
+                key="orders_csv_download",
+                icon=":material/download:",
+                on_click="ignore",
+            )
+
+
+def main() -> None:
+    ctx = _ui.page()
+    st.title(t("orders.title"))
+    flash = st.session_state.pop("orders_flash", None)
+    if flash:
+        st.success(flash)
+    values = restore_form()
+    search_form()
+    try:
+        results(ctx, st.session_state.get(SAVED, values))
+    except InvalidQuery as exc:
+        _ui.show_refusal(exc)
+
+
+with _ui.guard():
+    main()
