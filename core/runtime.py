@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from core.operations.batch import WorkerPool
 from core.operations.context import Ops
@@ -40,6 +41,12 @@ class Runtime:
 _lock = threading.Lock()
 
 
+def lock_ttl_for(timeout_s: float) -> timedelta:
+    """An in-flight marker outlives any request it guards: a call can still be in flight at
+    Paidy for up to the request timeout after its process died."""
+    return timedelta(seconds=max(180.0, 2 * timeout_s + 30))
+
+
 def build_runtime(
     settings: Settings | None = None,
     *,
@@ -65,7 +72,12 @@ def build_runtime(
             _seed_once(db, api_base, sandbox, demo_orders)
     else:
         client = PaidyClient.from_settings(settings)
-    ops = Ops(db, client, concurrency=settings.paidy_concurrency)
+    ops = Ops(
+        db,
+        client,
+        concurrency=settings.paidy_concurrency,
+        lock_ttl=lock_ttl_for(settings.paidy_timeout_s),
+    )
     rt = Runtime(settings, db, ops, sandbox)
     if start_workers:
         rt.workers = WorkerPool(ops).start()

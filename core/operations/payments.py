@@ -188,20 +188,8 @@ def run_action(
             job_id,
             order.id,
         )
-    version = pay.version if expected_version is None else expected_version
-    if _needs_fresh(ops, pay, action, now):
-        try:
-            pay = _refresh_facts(ops, pay.payment_id, now)
-        except PaidyError as exc:
-            return _log(
-                ops,
-                actor,
-                from_paidy_error(action, exc, order_no, pay.payment_id),
-                job_id,
-                order.id,
-            )
     try:
-        planner(order, pay, now)  # early refusal: nothing is sent, nothing is locked
+        planner(order, pay, now)  # early refusal on our record: nothing is sent, nothing locked
     except errors.RuleViolation as exc:
         return _log_refusal(ops, actor, action, order_no, pay.payment_id, exc, job_id, order.id)
 
@@ -214,7 +202,13 @@ def run_action(
             order.id,
         )
     try:
-        started = _start(ops, actor, action, order_no, planner, version, job_id, now)
+        if _needs_fresh(ops, pay, action, now):  # under the lock: no stale write can race it
+            try:
+                _store(ops, pay.payment_id, ops.client.get_payment(pay.payment_id).payment)
+            except PaidyError as exc:
+                failed = from_paidy_error(action, exc, order_no, pay.payment_id)
+                return _log(ops, actor, failed, job_id, order.id)
+        started = _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
         if isinstance(started, ActionResult):
             return started
         order, pay, plan, audit_id = started
@@ -226,7 +220,7 @@ def run_action(
         locks.release(ops.db, pay.payment_id)
 
 
-def _start(ops, actor, action, order_no, planner, version, job_id, now):
+def _start(ops, actor, action, order_no, planner, expected_version, job_id, now):
     """The critical section, in one transaction under the row lock (PostgreSQL) or SQLite's
     write lock: re-read, compare versions, check nothing is unsettled, re-plan, write the
     intent. Returns (order, payment, plan, audit_id) or the result of a refusal."""
@@ -234,7 +228,7 @@ def _start(ops, actor, action, order_no, planner, version, job_id, now):
     with ops.db.session(immediate=True) as s:
         order_row, pay_row = load_by_order_no(s, order_no, for_update=True)
         order, pay = order_facts(order_row), payment_facts(pay_row)
-        if pay.version != version:
+        if expected_version is not None and pay.version != expected_version:
             refusal = result_for(action, Outcome.SKIPPED, "changed", order_no, pay.payment_id)
         elif audit.unsettled_entries(s, pay.payment_id):
             refusal = result_for(action, Outcome.SKIPPED, "unsettled", order_no, pay.payment_id)
@@ -267,8 +261,7 @@ def _call(
     try:
         res = plan.send(ops.client)
     except PaidyAPIError as exc:
-        _best_effort_refresh(ops, pay.payment_id)
-        return from_paidy_error(action, exc, order.order_no, pay.payment_id, plan.amount)
+        return _after_refusal(ops, action, order, pay, plan, exc)
     except PaidyUnknownOutcome as exc:
         return _settle_lost_answer(ops, action, order.order_no, pay.payment_id, plan, exc)
     except PaidyError as exc:
@@ -337,18 +330,29 @@ def _needs_fresh(ops: Ops, pay: PaymentFacts, action: Action, now: datetime) -> 
     return pay.last_synced_at is None or now - pay.last_synced_at > ops.fresh_for
 
 
-def _refresh_facts(ops: Ops, payment_id: str, now: datetime) -> PaymentFacts:
-    payment = ops.client.get_payment(payment_id).payment
-    _store(ops, payment_id, payment)
-    with ops.db.session() as s:
-        return payment_facts(load_by_payment_id(s, payment_id))
+# A refused capture/close whose goal Paidy's record already shows (another tab, Paidy's own
+# screens, a call still in flight when a process died) is "already done", not a failure.
+_GOAL_REACHED = {Action.CAPTURE: errors.AlreadyCaptured, Action.CLOSE: errors.AlreadyClosed}
 
 
-def _best_effort_refresh(ops: Ops, payment_id: str) -> None:
+def _after_refusal(ops, action, order, pay, plan, exc: PaidyAPIError) -> ActionResult:
+    """Paidy said no: store its current record so the screen shows the truth, and say why."""
+    failed = from_paidy_error(action, exc, order.order_no, pay.payment_id, plan.amount)
     try:
-        _store(ops, payment_id, ops.client.get_payment(payment_id).payment)
+        payment = ops.client.get_payment(pay.payment_id).payment
     except PaidyError:
-        pass
+        return failed
+    state = _store(ops, pay.payment_id, payment)
+    if action in _GOAL_REACHED and applied(action, plan.detail, payment):
+        done = from_refusal(action, _GOAL_REACHED[action](), order.order_no, pay.payment_id)
+        return with_(
+            done,
+            request_id=exc.request_id,
+            paidy_code=exc.code,
+            paidy_reference=exc.reference,
+            state_after=state,
+        )
+    return with_(failed, state_after=state)
 
 
 def _store(ops: Ops, payment_id: str, payment: Payment):

@@ -97,26 +97,19 @@ def refresh_payment(
                 if row and row.order_id
                 else None
             )
+    if not locks.try_acquire(
+        ops.db, payment_id, Action.REFRESH.value, actor.name, now, ops.lock_ttl
+    ):
+        # an action holds the payment: it stores Paidy's answer itself
+        return log(result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id))
     try:
-        res = ops.client.get_payment(payment_id)
-    except PaidyError as exc:
-        return log(from_paidy_error(Action.REFRESH, exc, order_no, payment_id))
-
-    held = locks.is_held(ops.db, payment_id, now, ops.lock_ttl)
-    settled: list[tuple[str, bool]] = []
-    with ops.db.session(immediate=True) as s:
-        row = load_by_payment_id(s, payment_id, for_update=True)
-        before = payment_facts(row).state(now)
-        apply_payment(row, res.payment, now)
-        after = payment_facts(row).state(now)
-        for entry in audit.unsettled_entries(s, payment_id):
-            if entry.outcome == "intent" and held:
-                continue
-            done = applied(entry.action, entry.detail or {}, res.payment)
-            audit.mark_settled(
-                s, entry, done, render("settled_done" if done else "settled_not_done", "ja"), now
-            )
-            settled.append((entry.action, done))
+        try:
+            res = ops.client.get_payment(payment_id)
+        except PaidyError as exc:
+            return log(from_paidy_error(Action.REFRESH, exc, order_no, payment_id))
+        before, after, settled = _store_and_settle(ops, payment_id, res.payment, now)
+    finally:
+        locks.release(ops.db, payment_id)
     if before == after:
         result = result_for(Action.REFRESH, Outcome.OK, "unchanged", order_no, payment_id)
     else:
@@ -140,6 +133,23 @@ def refresh_payment(
     if settled or before != after:
         set_last_result(ops, payment_id, result)
     return logged
+
+
+def _store_and_settle(ops: Ops, payment_id: str, payment: Payment, now):
+    """Store Paidy's record; settle every unsettled entry from it (we hold the lock, so an
+    ``intent`` left here belongs to a call that can no longer be in flight)."""
+    settled: list[tuple[str, bool]] = []
+    with ops.db.session(immediate=True) as s:
+        row = load_by_payment_id(s, payment_id, for_update=True)
+        before = payment_facts(row).state(now)
+        apply_payment(row, payment, now)
+        after = payment_facts(row).state(now)
+        for entry in audit.unsettled_entries(s, payment_id):
+            done = applied(entry.action, entry.detail or {}, payment)
+            message = render("settled_done" if done else "settled_not_done", "ja")
+            audit.mark_settled(s, entry, done, message, now)
+            settled.append((entry.action, done))
+    return before, after, settled
 
 
 def set_last_result(ops: Ops, payment_id: str, result: ActionResult) -> None:
