@@ -14,3 +14,31 @@ pytest_plugins = [
     for name in ("tests.fixtures_db", "tests.fixtures_sandbox", "tests.fixtures_ops")
     if find_spec(name) is not None
 ]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any file it produced holds a test secret key (logs, databases, CSVs,
+    screenshots' page dumps ...): the key must never be written anywhere."""
+    from pathlib import Path
+
+    from tests.secrets import ALL
+
+    roots = [Path("artifacts"), Path("data")]
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        try:
+            roots.append(factory.getbasetemp())
+        except Exception:
+            pass
+    needles = [k.encode() for k in ALL]
+    hits = []
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            if path.is_file() and path.stat().st_size < 200_000_000:
+                data = path.read_bytes()
+                hits.extend(f"{path}" for n in needles if n in data)
+    if hits:
+        print("\nSECRET KEY FOUND IN:", *sorted(set(hits)), sep="\n  ")
+        session.exitstatus = 1

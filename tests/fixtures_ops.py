@@ -14,6 +14,7 @@ from core.paidy.client import PaidyClient
 from core.roles import Actor, Role
 from core.storage.models import Order
 from core.timeutil import iso_z, utcnow
+from tests.secrets import OPS_KEY
 
 OPERATOR = Actor("op-tanaka", Role.OPERATOR)
 VIEWER = Actor("viewer-sato", Role.VIEWER)
@@ -139,7 +140,7 @@ class World:
 
 
 def make_ops(db, url: str, *, timeout_s: float = 1.0) -> Ops:
-    client = PaidyClient(url, "sk_test_x", timeout_s=timeout_s, read_retries=2, backoff_factor=0.01)
+    client = PaidyClient(url, OPS_KEY, timeout_s=timeout_s, read_retries=2, backoff_factor=0.01)
     return Ops(db, client, concurrency=4)
 
 

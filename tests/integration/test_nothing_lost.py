@@ -30,6 +30,7 @@ from core.operations.results import Outcome
 from core.operations.sync import sync
 from core.storage.models import AuditLog, BatchItem, PaidyPayment
 from tests.fixtures_ops import OPERATOR, make_ops
+from tests.secrets import WORKER_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -162,7 +163,7 @@ def test_worker_process_killed_mid_batch_resumes_without_repeats(db, sandbox, wo
         **os.environ,
         "DATABASE_URL": db.url,
         "PAIDY_API_BASE": sandbox.url,
-        "PAIDY_SECRET_KEY": "sk_test_worker_key_1234567",
+        "PAIDY_SECRET_KEY": WORKER_KEY,
         "AUTH_MODE": "none",
         "PAIDY_CONCURRENCY": "4",
     }
