@@ -56,7 +56,12 @@ def record_intent(db: Database, **fields) -> int:
 
 def record_outcome(db: Database, audit_id: int, result: ActionResult, now: datetime) -> None:
     with db.session(immediate=True) as s:
-        _fill(s.get(AuditLog, audit_id), result, now)
+        fill_outcome(s, audit_id, result, now)
+
+
+def fill_outcome(s: Session, audit_id: int, result: ActionResult, now: datetime) -> None:
+    """Complete the intent row with the outcome, inside the caller's transaction."""
+    _fill(s.get(AuditLog, audit_id), result, now)
 
 
 def record_attempt(

@@ -46,7 +46,12 @@ def try_acquire(
 
 def release(db: Database, payment_id: str) -> None:
     with db.session() as s:
-        s.execute(delete(InflightAction).where(InflightAction.payment_id == payment_id))
+        release_in(s, payment_id)
+
+
+def release_in(s, payment_id: str) -> None:
+    """Release inside the caller's transaction (it commits with the action's outcome)."""
+    s.execute(delete(InflightAction).where(InflightAction.payment_id == payment_id))
 
 
 def is_held(db: Database, payment_id: str, now: datetime, ttl: timedelta) -> bool:

@@ -26,7 +26,7 @@ from core.operations.results import (
     result_for,
     with_,
 )
-from core.operations.settle import applied, refresh_payment, set_last_result
+from core.operations.settle import applied, refresh_payment
 from core.operations.snapshots import (
     OrderFacts,
     PaymentFacts,
@@ -179,15 +179,6 @@ def run_action(
         code = "no_order" if order is None else "no_payment"
         r = result_for(action, Outcome.SKIPPED, code, order_no, None, order_no=order_no)
         return _log(ops, actor, r, job_id, order.id if order else None)
-    blocked = _blocked(ops, pay.payment_id, now)
-    if blocked:
-        return _log(
-            ops,
-            actor,
-            result_for(action, Outcome.SKIPPED, blocked, order_no, pay.payment_id),
-            job_id,
-            order.id,
-        )
     try:
         planner(order, pay, now)  # early refusal on our record: nothing is sent, nothing locked
     except errors.RuleViolation as exc:
@@ -201,6 +192,7 @@ def run_action(
             job_id,
             order.id,
         )
+    unlocked = False
     try:
         if _needs_fresh(ops, pay, action, now):  # under the lock: no stale write can race it
             try:
@@ -212,12 +204,30 @@ def run_action(
         if isinstance(started, ActionResult):
             return started
         order, pay, plan, audit_id = started
-        result = _call(ops, action, order, pay, plan)
-        audit.record_outcome(ops.db, audit_id, result, ops.now())
-        set_last_result(ops, pay.payment_id, result)
-        return with_(result, audit_id=audit_id)
+        result, payment = _call(ops, action, order, pay, plan)
+        result = _finish(ops, pay.payment_id, audit_id, result, payment)
+        unlocked = True
+        return result
     finally:
-        locks.release(ops.db, pay.payment_id)
+        if not unlocked:
+            locks.release(ops.db, pay.payment_id)
+
+
+def _finish(
+    ops: Ops, payment_id: str, audit_id: int, result: ActionResult, payment: Payment | None
+) -> ActionResult:
+    """One transaction after the call: Paidy's record, the audit outcome, Paidy処理結果, and
+    the lock's release (fewer writes: SQLite serialises them)."""
+    now = ops.now()
+    with ops.db.session(immediate=True) as s:
+        row = load_by_payment_id(s, payment_id, for_update=True)
+        if payment is not None:
+            apply_payment(row, payment, now)
+            result = with_(result, state_after=payment_facts(row).state(now))
+        audit.fill_outcome(s, audit_id, result, now)
+        row.last_result, row.last_result_at = result.message_ja, now
+        locks.release_in(s, payment_id)
+    return with_(result, audit_id=audit_id)
 
 
 def _start(ops, actor, action, order_no, planner, expected_version, job_id, now):
@@ -257,7 +267,8 @@ def _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
 
 def _call(
     ops: Ops, action: Action, order: OrderFacts, pay: PaymentFacts, plan: Plan
-) -> ActionResult:
+) -> tuple[ActionResult, Payment | None]:
+    """Send the one request; returns the result and Paidy's record to store (if known)."""
     try:
         res = plan.send(ops.client)
     except PaidyAPIError as exc:
@@ -265,15 +276,14 @@ def _call(
     except PaidyUnknownOutcome as exc:
         return _settle_lost_answer(ops, action, order.order_no, pay.payment_id, plan, exc)
     except PaidyError as exc:
-        return from_paidy_error(action, exc, order.order_no, pay.payment_id, plan.amount)
-    state = _store(ops, pay.payment_id, res.payment)
+        return from_paidy_error(action, exc, order.order_no, pay.payment_id, plan.amount), None
     verdict = plan.verdict(res.payment) if plan.verdict else None
     if verdict is not None:
-        return with_(verdict, request_id=res.request_id, amount=plan.amount, state_after=state)
+        return with_(verdict, request_id=res.request_id, amount=plan.amount), res.payment
     ja, en = SUCCESS[action]
     if plan.amount is not None and action is Action.REFUND:
         ja, en = f"{ja} ({plan.amount:,}円)", f"{en} ({plan.amount:,} yen)"
-    return ActionResult(
+    ok = ActionResult(
         action,
         Outcome.OK,
         "ok",
@@ -283,31 +293,26 @@ def _call(
         pay.payment_id,
         plan.amount,
         request_id=res.request_id,
-        state_after=state,
     )
+    return ok, res.payment
 
 
-def _settle_lost_answer(
-    ops, action, order_no, payment_id, plan, exc: PaidyUnknownOutcome
-) -> ActionResult:
+def _settle_lost_answer(ops, action, order_no, payment_id, plan, exc: PaidyUnknownOutcome):
     """The answer was lost: ask Paidy what happened (GET retries), decide, never resend."""
     base = dict(request_id=exc.request_id, amount=plan.amount)
     try:
         payment = ops.client.get_payment(payment_id).payment
     except PaidyError:
-        return with_(result_for(action, Outcome.UNKNOWN, "unknown", order_no, payment_id), **base)
-    state = _store(ops, payment_id, payment)
+        return with_(
+            result_for(action, Outcome.UNKNOWN, "unknown", order_no, payment_id), **base
+        ), None
     if applied(action, plan.detail, payment):
         return with_(
-            result_for(action, Outcome.OK, "settled_done", order_no, payment_id),
-            state_after=state,
-            **base,
-        )
+            result_for(action, Outcome.OK, "settled_done", order_no, payment_id), **base
+        ), payment
     return with_(
-        result_for(action, Outcome.FAILED, "settled_not_done", order_no, payment_id),
-        state_after=state,
-        **base,
-    )
+        result_for(action, Outcome.FAILED, "settled_not_done", order_no, payment_id), **base
+    ), payment
 
 
 # --- refresh (状態確認) and settling -------------------------------------------------------------
@@ -335,24 +340,18 @@ def _needs_fresh(ops: Ops, pay: PaymentFacts, action: Action, now: datetime) -> 
 _GOAL_REACHED = {Action.CAPTURE: errors.AlreadyCaptured, Action.CLOSE: errors.AlreadyClosed}
 
 
-def _after_refusal(ops, action, order, pay, plan, exc: PaidyAPIError) -> ActionResult:
-    """Paidy said no: store its current record so the screen shows the truth, and say why."""
+def _after_refusal(ops, action, order, pay, plan, exc: PaidyAPIError):
+    """Paidy said no: read its current record so the screen shows the truth, and say why."""
     failed = from_paidy_error(action, exc, order.order_no, pay.payment_id, plan.amount)
     try:
         payment = ops.client.get_payment(pay.payment_id).payment
     except PaidyError:
-        return failed
-    state = _store(ops, pay.payment_id, payment)
+        return failed, None
     if action in _GOAL_REACHED and applied(action, plan.detail, payment):
         done = from_refusal(action, _GOAL_REACHED[action](), order.order_no, pay.payment_id)
-        return with_(
-            done,
-            request_id=exc.request_id,
-            paidy_code=exc.code,
-            paidy_reference=exc.reference,
-            state_after=state,
-        )
-    return with_(failed, state_after=state)
+        refs = dict(request_id=exc.request_id, paidy_code=exc.code, paidy_reference=exc.reference)
+        return with_(done, **refs), payment
+    return failed, payment
 
 
 def _store(ops: Ops, payment_id: str, payment: Payment):
@@ -361,15 +360,6 @@ def _store(ops: Ops, payment_id: str, payment: Payment):
         row = load_by_payment_id(s, payment_id, for_update=True)
         apply_payment(row, payment, now)
         return payment_facts(row).state(now)
-
-
-def _blocked(ops: Ops, payment_id: str, now: datetime) -> str | None:
-    """``in_progress`` while another action holds the payment, ``unsettled`` while an earlier
-    outcome is not known (a crash or a lost answer): money waits for a refresh to settle it."""
-    if locks.is_held(ops.db, payment_id, now, ops.lock_ttl):
-        return "in_progress"
-    with ops.db.session() as s:
-        return "unsettled" if audit.unsettled_entries(s, payment_id) else None
 
 
 def _log(ops: Ops, actor: Actor, result: ActionResult, job_id, order_id=None) -> ActionResult:
