@@ -96,6 +96,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "common.no": ("いいえ", "No"),
     "common.test": ("テスト", "Test"),
     "common.live": ("本番", "Live"),
+    "common.choose": ("選択してください", "Choose options"),
     "common.no_rows": ("該当するデータはありません。", "Nothing matches."),
     # --- column headers ---------------------------------------------------------------------
     "col.order_no": ("注文番号", "Order no."),

@@ -129,26 +129,21 @@ class PageContext:
 
 
 def page() -> PageContext:
-    """What a page needs. Runs :func:`boot` first when the entry script did not run in this
-    script run (Streamlit runs a ``pages/`` file directly on a server's very first request,
-    and AppTest does so on every page switch): the login gate is never skipped."""
-    if not _entry_on_stack() and not _fragment_rerun() and not _booted_this_run():
-        boot()
+    """What a page needs. A page file run without the entry script (Streamlit's "pages/
+    folder" mode, which a fresh server uses for its first session, and AppTest on page
+    switches) leaves that mode and reruns, so streamlit_app.py (login gate, navigation)
+    always runs first."""
+    if not _entry_on_stack() and not _fragment_rerun():
+        _leave_pages_folder_mode()
     return PageContext(runtime(), actor(), lang())
 
 
-def _booted_this_run(mark: bool = False) -> bool:
-    """Whether boot() already ran in this script run (marked on the run's context)."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+def _leave_pages_folder_mode() -> None:
+    from streamlit.runtime.pages_manager import PagesManager
 
-    ctx = get_script_run_ctx()
-    if ctx is None:
-        return False
-    token = ctx.parallel_coordinator  # a new object every script run
-    if mark:
-        ctx._paidy_booted = token
-        return True
-    return getattr(ctx, "_paidy_booted", None) is token
+    # What st.navigation does in the entry script; the flag is process-wide.
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def _entry_on_stack() -> bool:
@@ -264,11 +259,6 @@ def now() -> datetime:
 def boot() -> str:
     """Startup check, language switch, login gate, mode badge and banner; returns the
     language. Stops the script (st.stop) until the visitor is logged in."""
-    if not _entry_on_stack():
-        st.set_page_config(
-            page_title="Paidy 決済管理", page_icon=":material/payments:", layout="wide"
-        )
-    _booted_this_run(mark=True)
     lang_ = language_switch()
     cfg, rt = startup(lang_)
     who = login_gate(cfg, rt, lang_)

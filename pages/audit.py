@@ -30,11 +30,16 @@ def filters(ctx: _ui.PageContext) -> dq.AuditFilter | None:
         order_no = c[3].text_input(t("audit.order_no"), key="audit_order_no").strip()
         c = st.columns([2, 2, 2])
         actions = c[0].multiselect(
-            t("audit.actions"), ACTIONS, key="audit_actions", format_func=lambda a: t(f"action.{a}")
+            t("audit.actions"),
+            ACTIONS,
+            placeholder=t("common.choose"),
+            key="audit_actions",
+            format_func=lambda a: t(f"action.{a}"),
         )
         outcomes = c[1].multiselect(
             t("audit.outcomes"),
             OUTCOMES,
+            placeholder=t("common.choose"),
             key="audit_outcomes",
             format_func=lambda o: t(f"outcome.{o}"),
         )

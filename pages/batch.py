@@ -36,6 +36,7 @@ def filters() -> OrderQuery:
         states = c[0].multiselect(
             t("orders.paidy_state"),
             list(labels(PaymentState, lang)),
+            placeholder=t("common.choose"),
             key="batch_states",
             format_func=lambda v: label_of(PaymentState, v, lang),
         )

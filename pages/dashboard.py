@@ -27,6 +27,7 @@ def tiles(m: dq.Metrics) -> None:
         _ui.yen(m.captured_today),
         t("dash.count_delta", count=m.captured_today_count),
         delta_color="off",
+        delta_arrow="off",
         border=True,
     )
     row2[1].metric(
@@ -34,6 +35,7 @@ def tiles(m: dq.Metrics) -> None:
         _ui.yen(m.captured_month),
         t("dash.count_delta", count=m.captured_month_count),
         delta_color="off",
+        delta_arrow="off",
         border=True,
     )
     row2[2].metric(
@@ -41,6 +43,7 @@ def tiles(m: dq.Metrics) -> None:
         _ui.yen(m.refunded_today),
         t("dash.count_delta", count=m.refunded_today_count),
         delta_color="off",
+        delta_arrow="off",
         border=True,
     )
     row2[3].metric(

@@ -435,7 +435,7 @@ def refund_controls(
 ) -> None:
     left = refundable(captured, refunded)
     full_key, amount_key = f"refund_full_{order_no}", f"refund_amount_{order_no}"
-    c = st.columns([2, 1, 1, 3], vertical_alignment="bottom")
+    c = st.columns([2, 1, 2, 3], vertical_alignment="bottom")
     full = c[1].checkbox(t("paidy.refund_full"), value=True, key=full_key)
     text = c[0].text_input(
         t("paidy.refund_amount"), key=amount_key, disabled=full, placeholder=f"{left:,}"

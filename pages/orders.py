@@ -74,6 +74,7 @@ def search_form() -> None:
         c[2].multiselect(
             t("orders.gender"),
             list(labels(Gender, lang)),
+            placeholder=t("common.choose"),
             key=_wkey("gender"),
             format_func=lambda v: label_of(Gender, v, lang),
         )
@@ -104,18 +105,21 @@ def search_form() -> None:
         c[0].multiselect(
             t("orders.payment_method"),
             list(labels(PaymentMethod, lang)),
+            placeholder=t("common.choose"),
             key=_wkey("payment_method"),
             format_func=lambda v: label_of(PaymentMethod, v, lang),
         )
         c[1].multiselect(
             t("orders.status"),
             list(labels(OrderStatus, lang)),
+            placeholder=t("common.choose"),
             key=_wkey("status"),
             format_func=lambda v: label_of(OrderStatus, v, lang),
         )
         c[2].multiselect(
             t("orders.paidy_state"),
             list(labels(PaymentState, lang)),
+            placeholder=t("common.choose"),
             key=_wkey("paidy_state"),
             format_func=lambda v: label_of(PaymentState, v, lang),
         )
@@ -133,7 +137,7 @@ def search_form() -> None:
             ),
         )
         c[2].checkbox(t("orders.discrepancy"), key=_wkey("discrepancy_only"))
-        b = st.columns([1, 1, 4])
+        b = st.columns([2, 1, 3])
         submitted = b[0].form_submit_button(
             t("orders.submit"), type="primary", icon=":material/search:"
         )
@@ -373,6 +377,7 @@ def csv_export(ctx: _ui.PageContext, query: OrderQuery, values: dict) -> None:
             list(choices),
             default=default_cols,
             format_func=lambda k: choices.get(k, k),
+            placeholder=t("common.choose"),
             key=f"orders_csv_cols_{set_name}",
         )
         sig = _signature(values, columns, encoding, _ui.lang())
