@@ -279,3 +279,22 @@ def test_a_page_run_directly_still_asks_for_login(app_env, monkeypatch):
     assert "ログイン" in joined(at)
     assert panel_buttons(at) == set()
     assert "▼Paidy 決済情報" not in joined(at)
+
+
+def test_password_session_expires_after_inactivity(app_env, monkeypatch):
+    from core.settings import reload_settings
+
+    monkeypatch.setenv("AUTH_MODE", "password")
+    monkeypatch.setenv("SESSION_TIMEOUT_MIN", "1")
+    reload_settings()
+    add_user(app_env.db, "op1", Role.OPERATOR, "operator-password-1")
+    at = app_env.app()
+    at.text_input(key="login_name").input("op1")
+    at.text_input(key="login_password").input("operator-password-1")
+    at.button[0].click().run()
+    assert at.title[0].value == "ダッシュボード"
+    assert "op1" in joined(at)
+    at.session_state["auth_last_seen"] = 0.0  # last activity long ago
+    at.run()
+    assert "一定時間操作がなかったため、ログアウトしました。" in joined(at)
+    assert not [t for t in at.title if t.value == "ダッシュボード"]
