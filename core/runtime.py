@@ -98,6 +98,17 @@ def _demo_paidy(settings: Settings):
 
 
 def _seed_once(db: Database, api_base: str, sandbox, orders: int) -> None:
-    from core.storage.demo import seed_demo_if_empty
+    """Seed demo orders on a fresh database. An embedded sandbox keeps its state in a file;
+    when our database starts empty that state belongs to nobody, so it starts empty too."""
+    from sqlalchemy import select
 
-    seed_demo_if_empty(db, sandbox_url=api_base, orders=orders, reset_sandbox=sandbox is not None)
+    from core.storage.demo import seed_demo_if_empty
+    from core.storage.models import Order
+
+    with db.session() as s:
+        empty = s.scalar(select(Order.id).limit(1)) is None
+    if not empty:
+        return
+    if sandbox is not None:
+        sandbox.reset()
+    seed_demo_if_empty(db, api_base, orders=orders)

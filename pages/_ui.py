@@ -75,20 +75,7 @@ def role_label(role: Role | str) -> str:
 @st.cache_resource(show_spinner=False, on_release=lambda rt: rt.stop())
 def _build_runtime(database_url: str, api_base: str, mode: str) -> Runtime:
     """One runtime (database, Paidy client, batch workers) per server process and config."""
-    settings = get_settings()
-    try:
-        return build_runtime(settings, start_workers=True)
-    except TypeError as exc:
-        # core.runtime and core.storage.demo disagree on seed_demo_if_empty's keywords
-        # (reported); seed here with the documented arguments until they agree.
-        if "seed_demo_if_empty" not in str(exc):
-            raise
-        log.warning("demo seeding fallback: %s", exc)
-        rt = build_runtime(settings, start_workers=True, seed_demo=False)
-        from core.storage.demo import seed_demo_if_empty
-
-        seed_demo_if_empty(rt.db, sandbox_url=rt.api_base, orders=200)
-        return rt
+    return build_runtime(get_settings(), start_workers=True)
 
 
 def settings() -> Settings:

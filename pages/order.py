@@ -323,12 +323,6 @@ def paidy_panel(order_no: int) -> None:
     if pay is None:
         no_payment(ctx, order_no)
         return
-    if int(pay.captured_amount or 0) > 0 and not pay.capture_id and ctx.can(Permission.ACT):
-        # An incomplete snapshot (no capture id, e.g. demo data): core would re-read it before
-        # a refund and then refuse the refund as "changed". Read it once now instead.
-        payments.refresh(ctx.ops, ctx.actor, order_no)
-        order = get_order(ctx.db, order_no)
-        pay = order.payment
     now = ctx.ops.now()
     captured, refunded = int(pay.captured_amount or 0), int(pay.refunded_amount or 0)
     state = derive_state(pay.status, captured, refunded, as_utc(pay.expires_at), now)

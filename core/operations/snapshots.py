@@ -132,8 +132,9 @@ def load_by_payment_id(
 
 
 def apply_payment(row: PaidyPayment, payment: Payment, now: datetime) -> bool:
-    """Store Paidy's answer on our row; bump ``version`` when anything money-relevant moved."""
-    before = (row.status, row.amount, row.captured_amount, row.refunded_amount, row.capture_id)
+    """Store Paidy's answer on our row; bump ``version`` when anything an operator decides on
+    moved (status, amounts). Filling in a missing capture id is not such a change."""
+    before = (row.status, row.amount, row.captured_amount, row.refunded_amount)
     row.status = payment.status
     row.amount = payment.amount
     if not row.authorized_amount:
@@ -151,7 +152,6 @@ def apply_payment(row: PaidyPayment, payment: Payment, now: datetime) -> bool:
         row.amount,
         row.captured_amount,
         row.refunded_amount,
-        row.capture_id,
     )
     if changed:
         row.version = (row.version or 0) + 1
