@@ -1,0 +1,348 @@
+"""CSV export of orders (CSV出力項目設定): chosen columns, chosen encoding, all matching rows.
+
+- Columns come from :data:`EXPORT_COLUMNS` (key -> Japanese/English label); the header row
+  shows the labels in the UI language, or the keys (``header="keys"``, for scripts).
+- Times are JST ``YYYY/MM/DD HH:MM``, dates ``YYYY/MM/DD``, amounts plain integers, choices
+  their labels, テスト注文 ``テスト``/``本番`` (``test``/``live``).
+- Text cells starting with ``= + - @``, tab or CR get a leading ``'`` so a spreadsheet
+  never runs them as formulas. Numbers, dates and labels are ours and left alone.
+- ``cp932`` (Excel's Shift_JIS): the usual Unicode/CP932 look-alikes are mapped (〜 -> ～,
+  − -> －, ¥ -> ￥ ...); anything CP932 cannot hold becomes ``?`` and the number of cells
+  where that happened is reported. ``utf-8-sig`` (UTF-8 with BOM) loses nothing.
+- Streaming: rows come from :func:`core.storage.search.iter_orders` and are encoded and
+  written every :data:`FLUSH_ROWS` rows, so memory stays flat for any row count.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, BinaryIO
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, labels
+from core.domain.states import PaymentState
+from core.storage.db import Database
+from core.storage.models import CsvColumnSet
+from core.storage.search import OrderQuery, iter_orders
+from core.timeutil import JST, as_utc, utcnow
+
+ENCODINGS = ("utf-8-sig", "cp932")
+FLUSH_ROWS = 1000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CP932_LOOKALIKES = str.maketrans(
+    {
+        "\u301c": "\uff5e",  # 〜 WAVE DASH -> ～
+        "\u2212": "\uff0d",  # − MINUS SIGN -> －
+        "\u2016": "\u2225",  # ‖ -> ∥
+        "\u2014": "\u2015",  # — EM DASH -> ―
+        "\u00a2": "\uffe0",  # ¢
+        "\u00a3": "\uffe1",  # £
+        "\u00ac": "\uffe2",  # ¬
+        "\u00a5": "\uffe5",  # ¥ -> ￥
+    }
+)
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    key: str
+    ja: str
+    en: str
+    kind: str  # text | int | datetime | date | bool | choice
+    choices: type[StrEnum] | None = None
+
+    def label(self, lang: str = "ja") -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+def _col(key: str, ja: str, en: str, kind: str = "text", choices: type | None = None):
+    return key, ExportColumn(key, ja, en, kind, choices)
+
+
+EXPORT_COLUMNS: dict[str, ExportColumn] = dict(
+    [
+        _col("order_no", "注文番号", "Order no.", "int"),
+        _col("ordered_at", "受注日", "Order date", "datetime"),
+        _col("updated_at", "更新日", "Updated", "datetime"),
+        _col("customer_name", "顧客名", "Customer name"),
+        _col("customer_kana", "顧客名(カナ)", "Customer name (kana)"),
+        _col("email", "メールアドレス", "Email"),
+        _col("phone", "電話番号", "Phone"),
+        _col("birth_date", "生年月日", "Birth date", "date"),
+        _col("gender", "性別", "Gender", "choice", Gender),
+        _col("payment_method", "支払方法", "Payment method", "choice", PaymentMethod),
+        _col("total", "購入金額", "Amount", "int"),
+        _col("status", "対応状況", "Order status", "choice", OrderStatus),
+        _col("payment_status", "入金状況", "Payment status", "choice", PaymentStatus),
+        _col("shipped_at", "発送日", "Shipped", "datetime"),
+        _col("paidy_payment_id", "Paidy決済ID", "Paidy payment ID"),
+        _col("paidy_state", "Paidy状態", "Paidy state", "choice", PaymentState),
+        _col("paidy_amount", "Paidy注文代金の総額", "Paidy amount", "int"),
+        _col("captured_amount", "売上確定金額", "Captured", "int"),
+        _col("refunded_amount", "払い戻し金額", "Refunded", "int"),
+        _col("billed_amount", "Paidy請求済金額", "Billed", "int"),
+        _col("expires_at", "売上確定有効期限", "Capture deadline", "datetime"),
+        _col("test", "テスト注文", "Test payment", "bool"),
+    ]
+)
+#: The guide's order list: 受注日, 注文番号, 顧客名, 支払方法, 購入金額, 発送日, 対応状況, then
+#: the Paidy columns of Paidy決済状況管理.
+DEFAULT_COLUMNS: tuple[str, ...] = (
+    "ordered_at",
+    "order_no",
+    "customer_name",
+    "payment_method",
+    "total",
+    "shipped_at",
+    "status",
+    "payment_status",
+    "paidy_state",
+    "expires_at",
+)
+
+
+class ExportError(Exception):
+    """Export options that cannot be used; ja/en messages."""
+
+    def __init__(self, ja: str, en: str) -> None:
+        super().__init__(en)
+        self.ja, self.en = ja, en
+
+    def message(self, lang: str = "ja") -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    rows: int
+    replaced_cells: int = 0  # cp932 cells where a character became "?"
+
+
+# ------------------------------------------------------------------------- cell rules
+def neutralise(text: str) -> str:
+    """Prefix ``'`` to a cell a spreadsheet would read as a formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def fit_cp932(text: str) -> tuple[str, bool]:
+    """(text CP932 can encode, whether a character had to become ``?``)."""
+    if text.isascii():
+        return text, False
+    text = text.translate(CP932_LOOKALIKES)
+    try:
+        text.encode("cp932")
+    except UnicodeEncodeError:
+        return text.encode("cp932", errors="replace").decode("cp932"), True
+    return text, False
+
+
+def _fmt_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(JST).strftime("%Y/%m/%d %H:%M")
+
+
+def _fmt_date(value: date | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.year:04d}/{value.month:02d}/{value.day:02d}"
+
+
+def _formatter(col: ExportColumn, lang: str) -> Callable[[Any], str]:
+    if col.kind == "int":
+        return lambda v: "" if v is None else str(int(v))
+    if col.kind == "datetime":
+        return _fmt_datetime
+    if col.kind == "date":
+        return _fmt_date
+    if col.kind == "bool":
+        yes, no = ("テスト", "本番") if lang == "ja" else ("test", "live")
+        return lambda v: "" if v is None else (yes if v else no)
+    if col.kind == "choice":
+        names = labels(col.choices, lang)
+        return lambda v: "" if v is None else neutralise(names.get(v, str(v)))
+    return lambda v: "" if v is None else neutralise(str(v))
+
+
+# ---------------------------------------------------------------------------- checks
+def check_columns(columns: Sequence[str]) -> list[str]:
+    chosen = list(columns)
+    unknown = [c for c in chosen if c not in EXPORT_COLUMNS]
+    if unknown:
+        raise ExportError(
+            f"出力項目にない項目があります: {', '.join(unknown)}",
+            f"Unknown columns: {', '.join(unknown)}",
+        )
+    if not chosen:
+        raise ExportError("出力項目を1つ以上選んでください。", "Choose at least one column.")
+    if len(set(chosen)) != len(chosen):
+        raise ExportError("同じ出力項目が重複しています。", "A column is listed twice.")
+    return chosen
+
+
+def check_encoding(encoding: str) -> str:
+    normal = (encoding or "").strip().lower().replace("_", "-")
+    normal = {"utf8": "utf-8-sig", "utf-8": "utf-8-sig", "shift-jis": "cp932", "sjis": "cp932"}.get(
+        normal, normal
+    )
+    if normal not in ENCODINGS:
+        raise ExportError(
+            f"文字コード「{encoding}」は使えません(utf-8-sig または cp932)。",
+            f"Unsupported encoding {encoding!r}; use utf-8-sig or cp932.",
+        )
+    return normal
+
+
+# ---------------------------------------------------------------------------- export
+class _Writer:
+    """csv rows -> encoded bytes on ``out``, flushed every FLUSH_ROWS rows."""
+
+    def __init__(self, out: BinaryIO, encoding: str) -> None:
+        self.out = out
+        self.cp932 = encoding == "cp932"
+        self.codec = "cp932" if self.cp932 else "utf-8"
+        self.buf = io.StringIO()
+        self.csv = csv.writer(self.buf, lineterminator="\r\n")
+        self.pending = 0
+        self.replaced = 0
+        if encoding == "utf-8-sig":
+            out.write(codecs.BOM_UTF8)
+
+    def row(self, cells: list[str]) -> None:
+        if self.cp932:
+            fitted = [fit_cp932(c) for c in cells]
+            self.replaced += sum(1 for _, hit in fitted if hit)
+            cells = [c for c, _ in fitted]
+        self.csv.writerow(cells)
+        self.pending += 1
+        if self.pending >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        data = self.buf.getvalue()
+        if data:
+            self.out.write(data.encode(self.codec, errors="replace"))
+        self.buf.seek(0)
+        self.buf.truncate()
+        self.pending = 0
+
+
+def export_csv(
+    db: Database,
+    query: OrderQuery,
+    out: BinaryIO,
+    *,
+    columns: Sequence[str] = DEFAULT_COLUMNS,
+    encoding: str = "utf-8-sig",
+    lang: str = "ja",
+    header: str = "labels",
+    now: datetime | None = None,
+    sort: str = "ordered_at",
+    descending: bool = True,
+) -> ExportReport:
+    """Write every order matching ``query`` as CSV to ``out`` (a binary stream)."""
+    chosen = check_columns(columns)
+    encoding = check_encoding(encoding)
+    if header not in ("labels", "keys"):
+        raise ExportError("ヘッダーは labels か keys です。", "header must be labels or keys.")
+    cols = [EXPORT_COLUMNS[k] for k in chosen]
+    rows = iter_orders(
+        db, query, now=now or utcnow(), columns=chosen, sort=sort, descending=descending
+    )
+    formatters = [_formatter(c, lang) for c in cols]
+    writer = _Writer(out, encoding)
+    writer.row([c.key if header == "keys" else c.label(lang) for c in cols])
+    writer.replaced = 0  # the header is ours; only data cells are counted
+    count = 0
+    for row in rows:
+        writer.row([f(v) for f, v in zip(formatters, row, strict=True)])
+        count += 1
+    writer.flush()
+    return ExportReport(rows=count, replaced_cells=writer.replaced)
+
+
+def export_to_bytes(db: Database, query: OrderQuery, **options: Any) -> tuple[bytes, ExportReport]:
+    """:func:`export_csv` into memory, for ``st.download_button``: (data, report)."""
+    buffer = io.BytesIO()
+    report = export_csv(db, query, buffer, **options)
+    return buffer.getvalue(), report
+
+
+def export_filename(now: datetime, prefix: str = "orders") -> str:
+    """``orders_20250601_1030.csv`` (JST)."""
+    return f"{prefix}_{as_utc(now).astimezone(JST).strftime('%Y%m%d_%H%M')}.csv"
+
+
+# ------------------------------------------------------------------------ column sets
+@dataclass(frozen=True)
+class ColumnSet:
+    id: int
+    name: str
+    columns: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+
+
+def _to_set(row: CsvColumnSet) -> ColumnSet:
+    return ColumnSet(row.id, row.name, tuple(row.columns), row.created_by, row.created_at)
+
+
+def _clean_name(name: str) -> str:
+    cleaned = (name or "").strip()
+    if not cleaned or len(cleaned) > 100:
+        raise ExportError(
+            "設定名は1〜100文字で入力してください。", "The name must be 1 to 100 characters."
+        )
+    return cleaned
+
+
+def save_column_set(
+    db: Database, name: str, columns: Sequence[str], *, created_by: str = ""
+) -> ColumnSet:
+    """Create the named column set, or replace its columns if the name exists."""
+    name, chosen = _clean_name(name), check_columns(columns)
+    for _attempt in range(2):
+        try:
+            with db.session() as session:
+                row = session.scalars(
+                    select(CsvColumnSet).where(CsvColumnSet.name == name)
+                ).one_or_none()
+                if row is None:
+                    row = CsvColumnSet(name=name, columns=chosen, created_by=created_by)
+                    session.add(row)
+                else:
+                    row.columns = chosen
+                session.flush()
+                return _to_set(row)
+        except IntegrityError:  # created concurrently: replace it on the second try
+            continue
+    raise ExportError("設定を保存できませんでした。", "Could not save the column set.")
+
+
+def list_column_sets(db: Database) -> list[ColumnSet]:
+    with db.session() as session:
+        rows = session.scalars(select(CsvColumnSet).order_by(CsvColumnSet.name)).all()
+        return [_to_set(r) for r in rows]
+
+
+def get_column_set(db: Database, name: str) -> ColumnSet | None:
+    with db.session() as session:
+        row = session.scalars(
+            select(CsvColumnSet).where(CsvColumnSet.name == name.strip())
+        ).one_or_none()
+        return None if row is None else _to_set(row)
+
+
+def delete_column_set(db: Database, name: str) -> bool:
+    """Delete by name; False when there was none."""
+    with db.session() as session:
+        result = session.execute(delete(CsvColumnSet).where(CsvColumnSet.name == name.strip()))
+        return bool(result.rowcount)

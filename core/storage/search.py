@@ -1,0 +1,1043 @@
+"""The order search (受注管理の検索条件): one query model, SQL only, for the screens and the CLI.
+
+:class:`OrderQuery` holds the guide's conditions (注文番号, 顧客名, メールアドレス, 生年月日, 性別,
+支払方法, 受注日, 更新日, 購入金額) plus 対応状況, Paidy状態, "expiring within N days",
+"discrepancy only" and test/live. Field names follow the CLI flags of DESIGN.md
+(``--ordered-from`` -> ``ordered_from``; ``--expires-within`` and ``--discrepancy`` are
+accepted as aliases of ``expires_within_days`` and ``discrepancy_only``). Bad input raises
+:class:`InvalidQuery` (field, Japanese and English message), never anything else.
+
+Filtering, counting, sorting and paging all happen in SQL with bound parameters;
+:func:`iter_orders` streams (server-side cursor / ``yield_per``) so memory stays flat.
+
+The derived Paidy state and the discrepancy flag are computed in SQL with exactly the rules of
+``core.domain.states.derive_state`` and ``core.domain.money.discrepancy``: the per-state
+predicates in :func:`state_condition` are the single SQL form of the rule table, and the
+displayed ``paidy_state`` column is a CASE built from those same predicates.
+
+Partial match on name / kana / email ("ignoring spaces": the query and the stored names are
+compared with half- and full-width spaces removed; hiragana also finds katakana):
+- PostgreSQL: ``ILIKE '%…%'`` on the space-stripped expressions, served by pg_trgm GIN
+  indexes (1-2 character fragments scan: trigrams cannot serve them).
+- SQLite: an FTS5 trigram table ``orders_fts`` kept by triggers. Fragments of 3+ characters
+  are a phrase MATCH; 1-2 character fragments (a kanji surname: 山田) are looked up in the
+  FTS vocabulary by prefix (each stored value ends with two U+0001, so every occurrence
+  starts some trigram) and matched as an OR of those trigrams; a fragment starting more
+  than MAX_VOCAB_TERMS trigrams falls back to ``LIKE``. Measured at 1,000,000 orders
+  (bench/search_probe.py): ``LIKE`` scans in ~1.1 s, FTS counts 山田 (33,000 matches) in
+  ~6 ms and ヤマダ in ~2 ms; the triggers make seeding about a third slower. So FTS it is.
+
+Large result pages on SQLite first try the first few thousand orders of the sort order
+(:func:`_page_ids`), so a page of a common surname or of all open payments does not sort
+every match; counts read only the tables their conditions need.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import weakref
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import selectinload
+
+from core.domain import errors as domain_errors
+from core.domain.money import parse_yen
+from core.domain.orders import Gender, InvalidChoice, OrderStatus, PaymentMethod, parse_choice
+from core.domain.states import PaymentState
+from core.storage.db import Database
+from core.storage.models import Order, PaidyPayment, UtcDateTime
+from core.timeutil import jst_day_range_utc
+
+OT = Order.__table__  # orders
+PT = PaidyPayment.__table__  # paidy_payments
+
+MAX_TEXT = 100
+MAX_DAYS = 3650
+MAX_PAGE_SIZE = 1000
+FTS_MIN = 3  # trigram: shorter fragments go through the FTS vocabulary
+MAX_VOCAB_TERMS = 2000  # a 1-2 character fragment starting more trigrams than this scans
+
+FIELD_NAMES: dict[str, tuple[str, str]] = {
+    "order_no": ("注文番号", "order number"),
+    "order_from": ("注文番号(開始)", "order number from"),
+    "order_to": ("注文番号(終了)", "order number to"),
+    "name": ("顧客名", "customer name"),
+    "email": ("メールアドレス", "email"),
+    "birth_from": ("生年月日(開始)", "birth date from"),
+    "birth_to": ("生年月日(終了)", "birth date to"),
+    "gender": ("性別", "gender"),
+    "payment_method": ("支払方法", "payment method"),
+    "ordered_from": ("受注日(開始)", "order date from"),
+    "ordered_to": ("受注日(終了)", "order date to"),
+    "updated_from": ("更新日(開始)", "update date from"),
+    "updated_to": ("更新日(終了)", "update date to"),
+    "amount_min": ("購入金額(下限)", "minimum amount"),
+    "amount_max": ("購入金額(上限)", "maximum amount"),
+    "status": ("対応状況", "order status"),
+    "paidy_state": ("Paidy状態", "Paidy state"),
+    "expires_within_days": ("有効期限までの日数", "days until expiry"),
+    "discrepancy_only": ("差額ありのみ", "discrepancy only"),
+    "test": ("テスト注文", "test payments"),
+    "paidy_only": ("Paidy決済のみ", "Paidy orders only"),
+    "sort": ("並び順", "sort"),
+    "page": ("ページ", "page"),
+    "page_size": ("表示件数", "page size"),
+    "columns": ("出力項目", "columns"),
+}
+
+
+class InvalidQuery(Exception):
+    """A search condition that cannot be used; ``field`` names it, ja/en say why."""
+
+    def __init__(self, field: str, ja: str, en: str) -> None:
+        super().__init__(en)
+        self.field, self.ja, self.en = field, ja, en
+
+    def message(self, lang: str = "ja") -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+def _names(field: str) -> tuple[str, str]:
+    return FIELD_NAMES.get(field, (field, field))
+
+
+# ------------------------------------------------------------------------ input parsing
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+
+
+def _clean_text(field: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        ja, en = _names(field)
+        raise InvalidQuery(field, f"{ja}は文字で入力してください。", f"Enter {en} as text.")
+    if value == "":
+        return None
+    ja, en = _names(field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidQuery(
+            field,
+            f"{ja}に使用できない文字が含まれています。",
+            f"The {en} contains invalid characters.",
+        ) from None
+    cleaned = _CONTROL.sub(" ", value).strip()
+    if not cleaned:
+        raise InvalidQuery(
+            field,
+            f"{ja}に空白以外の文字を入力してください。",
+            f"The {en} filter contains only spaces; enter some text or leave it empty.",
+        )
+    if len(cleaned) > MAX_TEXT:
+        raise InvalidQuery(
+            field,
+            f"{ja}は{MAX_TEXT}文字以内で入力してください。",
+            f"The {en} filter is limited to {MAX_TEXT} characters.",
+        )
+    return cleaned
+
+
+def _parse_date(field: str, value: object) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    ja, en = _names(field)
+    bad = InvalidQuery(
+        field,
+        f"{ja}は YYYY-MM-DD 形式の正しい日付で入力してください(例: 2025-01-31)。",
+        f"Enter the {en} as a valid date YYYY-MM-DD (e.g. 2025-01-31).",
+    )
+    if not isinstance(value, str):
+        raise bad
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", value).strip())
+    if not match:
+        raise bad
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise bad from None
+
+
+def _parse_int(field: str, value: object, minimum: int, *, yen: bool = False) -> int | None:
+    if value is None or value == "":
+        return None
+    ja, en = _names(field)
+    low = f"{minimum:,}円以上" if yen else f"{minimum}以上"
+    too_low = InvalidQuery(
+        field, f"{ja}は{low}で指定してください。", f"The {en} must be {minimum} or more."
+    )
+    not_number = InvalidQuery(
+        field, f"{ja}は整数で入力してください。", f"Enter the {en} as a whole number."
+    )
+    if isinstance(value, bool):
+        raise not_number
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str):
+        normal = unicodedata.normalize("NFKC", value).strip()
+        if yen and normal.lstrip("¥\\").strip() in ("0", "0円"):
+            value = 0
+        elif yen:
+            try:
+                value = parse_yen(normal)
+            except domain_errors.NotPositive:
+                raise too_low from None
+            except domain_errors.InvalidYen as exc:
+                raise InvalidQuery(
+                    field, f"{ja}: {exc.message('ja')}", f"{en}: {exc.message('en')}"
+                ) from None
+        elif re.fullmatch(r"[+-]?\d{1,12}", normal):
+            value = int(normal)
+        else:
+            raise not_number
+    if not isinstance(value, int):
+        raise not_number
+    if value < minimum:
+        raise too_low
+    if value > 2**31 - 1:
+        raise InvalidQuery(field, f"{ja}が大きすぎます。", f"The {en} is too large.")
+    return value
+
+
+def _parse_choices(field: str, enum_type: type, value: object) -> tuple | None:
+    if value is None or value == "":
+        return None
+    items = (
+        [value]
+        if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset)
+        else list(value)
+    )
+    try:
+        parsed = tuple(dict.fromkeys(parse_choice(enum_type, item) for item in items))
+    except InvalidChoice as exc:
+        raise InvalidQuery(field, exc.ja, exc.en) from None
+    return parsed or None
+
+
+def _parse_bool(field: str, value: object, *, optional: bool) -> bool | None:
+    if value is None or value == "":
+        return None if optional else False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in ("1", "true", "yes", "on", "y"):
+            return True
+        if v in ("0", "false", "no", "off", "n"):
+            return False
+    ja, en = _names(field)
+    raise InvalidQuery(field, f"{ja}の指定が正しくありません。", f"Invalid value for {en}.")
+
+
+# ---------------------------------------------------------------------------- the query
+class OrderQuery(BaseModel):
+    """Search conditions; every field optional. Dates are inclusive JST calendar days."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    order_no: int | None = None
+    order_from: int | None = None
+    order_to: int | None = None
+    name: str | None = None  # customer name or kana, partial, spaces ignored
+    email: str | None = None  # partial
+    birth_from: date | None = None
+    birth_to: date | None = None
+    gender: tuple[Gender, ...] | None = None
+    payment_method: tuple[PaymentMethod, ...] | None = None
+    ordered_from: date | None = None
+    ordered_to: date | None = None
+    updated_from: date | None = None
+    updated_to: date | None = None
+    amount_min: int | None = None  # 購入金額 = orders.total
+    amount_max: int | None = None
+    status: tuple[OrderStatus, ...] | None = None
+    paidy_state: tuple[PaymentState, ...] | None = None
+    expires_within_days: int | None = Field(
+        None, validation_alias=AliasChoices("expires_within_days", "expires_within")
+    )
+    discrepancy_only: bool = Field(
+        False, validation_alias=AliasChoices("discrepancy_only", "discrepancy")
+    )
+    test: bool | None = None  # True: test payments only, False: live only, None: all
+    paidy_only: bool = False  # only orders with a Paidy payment record
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _from_validation_error(exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kw: Any) -> OrderQuery:  # type: ignore[override]
+        try:
+            return super().model_validate(obj, **kw)
+        except ValidationError as exc:
+            raise _from_validation_error(exc) from None
+
+    @field_validator("name", "email", mode="before")
+    @classmethod
+    def _text(cls, v: object, info) -> str | None:
+        return _clean_text(info.field_name, v)
+
+    @field_validator(
+        "birth_from",
+        "birth_to",
+        "ordered_from",
+        "ordered_to",
+        "updated_from",
+        "updated_to",
+        mode="before",
+    )
+    @classmethod
+    def _date(cls, v: object, info) -> date | None:
+        return _parse_date(info.field_name, v)
+
+    @field_validator("order_no", "order_from", "order_to", mode="before")
+    @classmethod
+    def _order_number(cls, v: object, info) -> int | None:
+        return _parse_int(info.field_name, v, 1)
+
+    @field_validator("amount_min", "amount_max", mode="before")
+    @classmethod
+    def _yen(cls, v: object, info) -> int | None:
+        return _parse_int(info.field_name, v, 0, yen=True)
+
+    @field_validator("expires_within_days", mode="before")
+    @classmethod
+    def _days(cls, v: object, info) -> int | None:
+        days = _parse_int("expires_within_days", v, 0)
+        if days is not None and days > MAX_DAYS:
+            ja, en = _names("expires_within_days")
+            raise InvalidQuery(
+                "expires_within_days",
+                f"{ja}は{MAX_DAYS}日以内で指定してください。",
+                f"The {en} must be at most {MAX_DAYS}.",
+            )
+        return days
+
+    @field_validator("gender", "payment_method", "status", "paidy_state", mode="before")
+    @classmethod
+    def _choices(cls, v: object, info) -> tuple | None:
+        enum_type = {
+            "gender": Gender,
+            "payment_method": PaymentMethod,
+            "status": OrderStatus,
+            "paidy_state": PaymentState,
+        }[info.field_name]
+        return _parse_choices(info.field_name, enum_type, v)
+
+    @field_validator("test", mode="before")
+    @classmethod
+    def _test(cls, v: object) -> bool | None:
+        return _parse_bool("test", v, optional=True)
+
+    @field_validator("discrepancy_only", "paidy_only", mode="before")
+    @classmethod
+    def _flag(cls, v: object, info) -> bool:
+        return bool(_parse_bool(info.field_name, v, optional=False))
+
+    @model_validator(mode="after")
+    def _ranges(self) -> OrderQuery:
+        for lo, hi in (
+            ("order_from", "order_to"),
+            ("birth_from", "birth_to"),
+            ("ordered_from", "ordered_to"),
+            ("updated_from", "updated_to"),
+            ("amount_min", "amount_max"),
+        ):
+            a, b = getattr(self, lo), getattr(self, hi)
+            if a is not None and b is not None and b < a:
+                lo_ja, lo_en = _names(lo)
+                hi_ja, hi_en = _names(hi)
+                raise InvalidQuery(
+                    hi,
+                    f"{hi_ja}が{lo_ja}より前になっています。範囲を確認してください。",
+                    f"The {hi_en} ({b}) is before the {lo_en} ({a}); check the range.",
+                )
+        return self
+
+    def is_empty(self) -> bool:
+        return self == OrderQuery()
+
+    def needs_payment(self) -> bool:
+        """Whether any condition is about the Paidy payment (an inner join suffices)."""
+        return bool(
+            self.paidy_state
+            or self.expires_within_days is not None
+            or self.discrepancy_only
+            or self.test is not None
+            or self.paidy_only
+        )
+
+
+def _from_validation_error(exc: ValidationError) -> InvalidQuery:
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err.get("loc") else "query"
+    if err.get("type") == "extra_forbidden":
+        return InvalidQuery(
+            field, f"検索条件「{field}」はありません。", f"Unknown search condition {field!r}."
+        )
+    ja, en = _names(field)
+    return InvalidQuery(
+        field, f"{ja}の値が正しくありません({err['msg']})。", f"Invalid {en}: {err['msg']}."
+    )
+
+
+# --------------------------------------------------------------- SQL: rules as predicates
+def name_key(col: Any) -> ColumnElement[str]:
+    """A name with half/full-width spaces removed; the same expression the trigram index
+    (PostgreSQL) and the FTS triggers (SQLite) in migration 0001 use. Literals are inlined
+    so PostgreSQL matches the expression index."""
+    return func.replace(
+        func.replace(col, literal_column("' '"), literal_column("''")),
+        literal_column("'\u3000'"),
+        literal_column("''"),
+    )
+
+
+def _at(now: datetime) -> ColumnElement[datetime]:
+    return literal(now, UtcDateTime())
+
+
+def state_condition(state: PaymentState, now: datetime) -> ColumnElement[bool]:
+    """SQL for "the payment's derived state is ``state``" (derive_state, as a predicate).
+
+    Assumes ``paidy_payments.status`` is stored stripped and lowercased (models.py).
+    """
+    s, exp = PT.c.status, PT.c.expires_at
+    cap, ref = PT.c.captured_amount, PT.c.refunded_amount
+    st = PaymentState
+    known = ("authorized", "expired", "closed", "rejected")
+    authorized = and_(s == "authorized", cap <= 0)  # authorized yet captured: contradictory
+    return {
+        st.OPEN: and_(authorized, or_(exp.is_(None), exp > _at(now))),
+        st.EXPIRED: or_(and_(authorized, exp <= _at(now)), s == "expired"),
+        st.CAPTURED: and_(s == "closed", cap > 0, ref <= 0),
+        st.PARTIALLY_REFUNDED: and_(s == "closed", cap > 0, ref > 0, ref < cap),
+        st.REFUNDED: and_(s == "closed", cap > 0, ref > 0, ref >= cap),
+        st.CLOSED: and_(s == "closed", cap <= 0),
+        st.REJECTED: s == "rejected",
+        st.UNKNOWN: or_(
+            and_(PT.c.id.is_not(None), s.not_in(known)), and_(s == "authorized", cap > 0)
+        ),
+    }[state]
+
+
+def state_column(now: datetime) -> ColumnElement[str]:
+    """The derived state as a CASE over the same predicates (NULL when no payment)."""
+    return case(*[(state_condition(st, now), st.value) for st in PaymentState], else_=None)
+
+
+def discrepancy_condition() -> ColumnElement[bool]:
+    """money.discrepancy != NONE, in SQL: after capture order total vs 請求済金額, before
+    capture (authorized) order total vs Paidy's amount; otherwise no warning.
+
+    Uses ``paidy_payments.order_total`` (a trigger-kept copy of ``orders.total``) with
+    inlined constants: the same expression as the partial index of migration 0001.
+    """
+    zero = literal_column("0")
+    cap, ref, total = PT.c.captured_amount, PT.c.refunded_amount, PT.c.order_total
+    return or_(
+        and_(cap > zero, total != cap - ref),
+        and_(cap <= zero, PT.c.status == literal_column("'authorized'"), total != PT.c.amount),
+    )
+
+
+def discrepancy_column() -> ColumnElement[bool]:
+    return type_coerce(case((discrepancy_condition(), True), else_=False), Boolean)
+
+
+# ------------------------------------------------------------------------- SQL: columns
+_PLAIN_COLUMNS: dict[str, Any] = {
+    "id": OT.c.id,
+    "order_no": OT.c.order_no,
+    "ordered_at": OT.c.ordered_at,
+    "updated_at": OT.c.updated_at,
+    "customer_name": OT.c.customer_name,
+    "customer_kana": OT.c.customer_kana,
+    "email": OT.c.email,
+    "phone": OT.c.phone,
+    "birth_date": OT.c.birth_date,
+    "gender": OT.c.gender,
+    "payment_method": OT.c.payment_method,
+    "total": OT.c.total,
+    "status": OT.c.status,
+    "payment_status": OT.c.payment_status,
+    "shipped_at": OT.c.shipped_at,
+    "paidy_payment_id": PT.c.payment_id,
+    "paidy_status": PT.c.status,
+    "paidy_state": None,  # derived, see _column()
+    "paidy_amount": PT.c.amount,
+    "captured_amount": PT.c.captured_amount,
+    "refunded_amount": PT.c.refunded_amount,
+    "billed_amount": PT.c.captured_amount - PT.c.refunded_amount,
+    "expires_at": PT.c.expires_at,
+    "test": PT.c.test,
+    "discrepancy": None,  # derived
+}
+
+
+def _column(key: str, now: datetime) -> ColumnElement[Any]:
+    if key == "paidy_state":
+        return state_column(now)
+    if key == "discrepancy":
+        return discrepancy_column()
+    return _PLAIN_COLUMNS[key]
+
+
+#: Every column the search can return, in the grid's order.
+COLUMNS: tuple[str, ...] = tuple(_PLAIN_COLUMNS)
+PAYMENT_COLUMNS = frozenset(
+    {
+        "paidy_payment_id",
+        "paidy_status",
+        "paidy_state",
+        "paidy_amount",
+        "captured_amount",
+        "refunded_amount",
+        "billed_amount",
+        "expires_at",
+        "test",
+        "discrepancy",
+    }
+)
+SORTS: dict[str, Any] = {
+    "order_no": OT.c.order_no,
+    "ordered_at": OT.c.ordered_at,
+    "updated_at": OT.c.updated_at,
+    "total": OT.c.total,
+    "customer_kana": OT.c.customer_kana,
+    "expires_at": PT.c.expires_at,
+}
+_INT = (
+    "id",
+    "order_no",
+    "total",
+    "paidy_amount",
+    "captured_amount",
+    "refunded_amount",
+    "billed_amount",
+)
+_TIME = ("ordered_at", "updated_at", "shipped_at", "expires_at")
+DTYPES: dict[str, str] = {
+    **{c: "Int64" for c in _INT},
+    **{c: "datetime64[ns, UTC]" for c in _TIME},
+    "birth_date": "datetime64[ns]",
+    "test": "boolean",
+    "discrepancy": "bool",
+}
+
+
+# --------------------------------------------------------------------- SQL: conditions
+_fts_cache: weakref.WeakKeyDictionary[Database, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_fts(db: Database) -> bool:
+    if db.dialect != "sqlite":
+        return False
+    found = _fts_cache.get(db)
+    if found is None:
+        with db.engine.connect() as conn:
+            found = (
+                conn.execute(
+                    text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='orders_fts'")
+                ).first()
+                is not None
+            )
+        _fts_cache[db] = found
+    return found
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def _kata(text_: str) -> str:
+    """Hiragana -> katakana, so やまだ finds ヤマダ in the kana."""
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text_)
+
+
+def _name_terms(raw: str) -> list[str]:
+    strip = lambda s: s.replace(" ", "").replace("\u3000", "")  # noqa: E731
+    normal = unicodedata.normalize("NFKC", raw)
+    terms = [strip(raw), strip(normal), strip(_kata(normal))]
+    return [t for t in dict.fromkeys(terms) if t]
+
+
+def _fts_phrase(terms: list[str]) -> str:
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _vocab_terms(db: Database, fragment: str) -> list[str] | None:
+    """The trigrams starting with a 1-2 character ``fragment`` (every stored value ends with
+    two U+0001, so each occurrence starts one); None when too many to list usefully."""
+    low = fragment.lower()  # the trigram tokenizer folds case
+    with db.engine.connect() as conn:
+        terms = (
+            conn.execute(
+                text("SELECT term FROM orders_fts_vocab WHERE term >= :lo AND term < :hi LIMIT :n"),
+                {"lo": low, "hi": low + "\U0010ffff", "n": MAX_VOCAB_TERMS + 1},
+            )
+            .scalars()
+            .all()
+        )
+    return None if len(terms) > MAX_VOCAB_TERMS else terms
+
+
+def _fts_rowids(db: Database, fts_cols: str, terms: list[str], key: str) -> tuple[Any, list[str]]:
+    """(SELECT rowid FROM orders_fts matching any term, or None; terms left for LIKE)."""
+    if db.dialect != "sqlite" or not _has_fts(db):
+        return None, terms
+    phrases: list[str] = []
+    left: list[str] = []
+    for term in terms:
+        found = [term] if len(term) >= FTS_MIN else _vocab_terms(db, term)
+        if found is None:
+            left.append(term)
+        else:
+            phrases.extend(found)
+    if not phrases:
+        nothing = text("SELECT rowid FROM orders_fts WHERE 0").columns(column("rowid", Integer))
+        return (None, left) if left else (nothing, left)
+    fts = text(f"SELECT rowid FROM orders_fts WHERE orders_fts MATCH :{key}").bindparams(
+        **{key: "{" + fts_cols + "} : (" + _fts_phrase(phrases) + ")"}
+    )
+    return fts.columns(column("rowid", Integer)), left
+
+
+def _text_match(
+    db: Database, cols: list[Any], fts_cols: str, terms: list[str], key: str, drive: bool
+) -> ColumnElement[bool]:
+    """Any of ``terms`` is a substring of any of ``cols`` (case-insensitive). ``drive=False``
+    keeps SQLite from starting the query from the FTS matches (``+id`` is not indexable)."""
+    fts, like_terms = _fts_rowids(db, fts_cols, terms, key)
+    oid = OT.c.id if drive else OT.c.id + literal_column("0")
+    parts: list[ColumnElement[bool]] = [] if fts is None else [oid.in_(fts)]
+    for term in like_terms:
+        pattern = _like_pattern(term)
+        for col in cols:
+            if db.dialect == "postgresql":
+                parts.append(col.ilike(pattern, escape="/"))
+            else:
+                parts.append(col.like(pattern, escape="/"))
+    return or_(*parts)
+
+
+def _text_only_count(db: Database, q: OrderQuery) -> Select | None:
+    """COUNT straight from the FTS table when a name or email fragment is the only condition
+    (the triggers keep orders_fts exactly in step with orders)."""
+    given = set(q.model_dump(exclude_defaults=True))
+    if given == {"name"}:
+        fts, left = _fts_rowids(db, "name_key kana_key", _name_terms(q.name), "name_fts")
+    elif given == {"email"}:
+        fts, left = _fts_rowids(db, "email", _email_terms(q.email), "email_fts")
+    else:
+        return None
+    if fts is None or left:
+        return None
+    return select(func.count()).select_from(fts.subquery())
+
+
+def _email_terms(raw: str) -> list[str]:
+    return list(dict.fromkeys([raw, unicodedata.normalize("NFKC", raw)]))
+
+
+def _order_conditions(
+    db: Database, q: OrderQuery, *, fts_drives: bool = True
+) -> list[ColumnElement[bool]]:
+    """Conditions on the orders table."""
+    c: list[ColumnElement[bool]] = []
+    if q.order_no is not None:
+        c.append(OT.c.order_no == q.order_no)
+    if q.order_from is not None:
+        c.append(OT.c.order_no >= q.order_from)
+    if q.order_to is not None:
+        c.append(OT.c.order_no <= q.order_to)
+    if q.name:
+        cols = [name_key(OT.c.customer_name), name_key(OT.c.customer_kana)]
+        terms = _name_terms(q.name)
+        c.append(_text_match(db, cols, "name_key kana_key", terms, "name_fts", fts_drives))
+    if q.email:
+        terms = _email_terms(q.email)
+        c.append(_text_match(db, [OT.c.email], "email", terms, "email_fts", fts_drives))
+    if q.birth_from is not None:
+        c.append(OT.c.birth_date >= q.birth_from)
+    if q.birth_to is not None:
+        c.append(OT.c.birth_date <= q.birth_to)
+    if q.gender:
+        c.append(OT.c.gender.in_([g.value for g in q.gender]))
+    if q.payment_method:
+        c.append(OT.c.payment_method.in_([m.value for m in q.payment_method]))
+    for col, lo_day, hi_day in (
+        (OT.c.ordered_at, q.ordered_from, q.ordered_to),
+        (OT.c.updated_at, q.updated_from, q.updated_to),
+    ):
+        lo, hi = jst_day_range_utc(lo_day, hi_day)
+        if lo is not None:
+            c.append(col >= _at(lo))
+        if hi is not None:
+            c.append(col < _at(hi))
+    if q.amount_min is not None:
+        c.append(OT.c.total >= q.amount_min)
+    if q.amount_max is not None:
+        c.append(OT.c.total <= q.amount_max)
+    if q.status:
+        c.append(OT.c.status.in_([s.value for s in q.status]))
+    return c
+
+
+def _payment_conditions(q: OrderQuery, now: datetime) -> list[ColumnElement[bool]]:
+    """Conditions on the Paidy snapshot (they need an inner join)."""
+    c: list[ColumnElement[bool]] = []
+    if q.paidy_state:
+        c.append(or_(*[state_condition(st, now) for st in q.paidy_state]))
+    if q.expires_within_days is not None:  # open payments (see state_condition) expiring soon
+        c.append(PT.c.status == "authorized")
+        c.append(PT.c.captured_amount <= 0)
+        c.append(PT.c.expires_at > _at(now))  # still open: derive_state says expired at now
+        c.append(PT.c.expires_at < _at(now + timedelta(days=q.expires_within_days)))
+    if q.discrepancy_only:
+        c.append(discrepancy_condition())
+    if q.test is not None:
+        c.append(PT.c.test == q.test)
+    if q.paidy_only:
+        c.append(PT.c.id.is_not(None))
+    return c
+
+
+def _conditions(
+    db: Database, q: OrderQuery, now: datetime, *, fts_drives: bool = True
+) -> list[ColumnElement[bool]]:
+    return _order_conditions(db, q, fts_drives=fts_drives) + _payment_conditions(q, now)
+
+
+def _check_sort(sort: str) -> Any:
+    if sort not in SORTS:
+        raise InvalidQuery(
+            "sort",
+            f"並び順「{sort}」は使えません。次のいずれか: {', '.join(SORTS)}",
+            f"Cannot sort by {sort!r}; use one of: {', '.join(SORTS)}",
+        )
+    return SORTS[sort]
+
+
+def _check_columns(columns: Sequence[str] | None) -> list[str]:
+    if columns is None:
+        return list(COLUMNS)
+    chosen = list(columns)
+    unknown = [c for c in chosen if c not in COLUMNS]
+    if unknown or not chosen:
+        raise InvalidQuery(
+            "columns",
+            f"出力項目が正しくありません: {', '.join(unknown) or '(なし)'}",
+            f"Unknown or no columns: {', '.join(unknown) or '(none)'}",
+        )
+    return chosen
+
+
+def build_select(
+    db: Database,
+    query: OrderQuery,
+    *,
+    now: datetime,
+    columns: Sequence[str] | None = None,
+    sort: str = "ordered_at",
+    descending: bool = True,
+    within_first: int | None = None,
+) -> Select:
+    """The SELECT for ``query`` (chosen columns, sorted, unpaged). Raises InvalidQuery.
+
+    ``within_first=N`` looks only at the first N orders of the sort order (walking its
+    index) instead of letting the filters drive: see :func:`_page_ids`.
+    """
+    _require_aware(now)
+    chosen = _check_columns(columns)
+    sort_col = _check_sort(sort)
+    stmt = select(*[_column(k, now).label(k) for k in chosen])
+    conditions = _conditions(db, query, now, fts_drives=within_first is None)
+    stmt = stmt.select_from(_from_clause(query, chosen, sort)).where(*conditions)
+    if sort == "expires_at":
+        first = (sort_col.desc() if descending else sort_col.asc()).nulls_last()
+    else:
+        first = sort_col.desc() if descending else sort_col.asc()
+    tiebreak = OT.c.order_no.desc() if descending else OT.c.order_no.asc()
+    order = (first, tiebreak) if sort != "order_no" else (first,)
+    if within_first is not None:
+        prefix = select(OT.c.id).order_by(*order).limit(within_first)
+        stmt = stmt.where(OT.c.id.in_(prefix))
+    return stmt.order_by(*order)
+
+
+def _from_clause(query: OrderQuery, columns: Sequence[str], sort: str) -> Any:
+    if query.needs_payment():
+        return OT.join(PT, PT.c.order_id == OT.c.id)
+    if sort == "expires_at" or PAYMENT_COLUMNS.intersection(columns):
+        return OT.outerjoin(PT, PT.c.order_id == OT.c.id)
+    return OT
+
+
+def _require_aware(now: datetime) -> None:
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise TypeError("now must be a timezone-aware datetime")
+
+
+# ---------------------------------------------------------------------------- services
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results: ``frame`` holds exactly the rows of ``page``."""
+
+    total: int
+    page: int
+    page_size: int
+    pages: int
+    frame: pd.DataFrame
+
+
+def count_orders(db: Database, query: OrderQuery, *, now: datetime) -> int:
+    """How many orders match. Reads only the table(s) the conditions need."""
+    with db.engine.connect() as conn:
+        return int(conn.execute(count_select(db, query, now=now)).scalar_one())
+
+
+def count_select(db: Database, query: OrderQuery, *, now: datetime) -> Select:
+    """The COUNT statement of :func:`count_orders`."""
+    _require_aware(now)
+    text_only = _text_only_count(db, query)
+    if text_only is not None:
+        return text_only
+    on_orders, on_payments = _order_conditions(db, query), _payment_conditions(query, now)
+    if on_payments and not on_orders:  # linked payments are orders: no join needed
+        return select(func.count()).select_from(PT).where(PT.c.order_id.is_not(None), *on_payments)
+    from_ = OT.join(PT, PT.c.order_id == OT.c.id) if on_payments else OT
+    return select(func.count()).select_from(from_).where(*on_orders, *on_payments)
+
+
+def search_orders(
+    db: Database,
+    query: OrderQuery,
+    *,
+    now: datetime,
+    sort: str = "ordered_at",
+    descending: bool = True,
+    page: int = 1,
+    page_size: int = 50,
+) -> SearchPage:
+    """Count all matches and fetch one page (pages past the end show the last page).
+
+    The page is found on a narrow query (ids and sort keys only), then its rows are read
+    by id: sorting thousands of matches never carries all 25 columns.
+    """
+    _check_sort(sort)
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        raise InvalidQuery(
+            "page", "ページは1以上で指定してください。", "The page must be 1 or more."
+        )
+    if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidQuery(
+            "page_size",
+            f"表示件数は1〜{MAX_PAGE_SIZE}で指定してください。",
+            f"The page size must be between 1 and {MAX_PAGE_SIZE}.",
+        )
+    total = count_orders(db, query, now=now)
+    pages = max(1, math.ceil(total / page_size))
+    page = min(page, pages)
+    with db.engine.connect() as conn:
+        ids = _page_ids(conn, db, query, now, sort, descending, page, page_size, total)
+        rows = []
+        if ids:
+            stmt = build_select(db, OrderQuery(), now=now, sort=sort, descending=descending)
+            rows = conn.execute(stmt.where(OT.c.id.in_(ids))).all()
+    return SearchPage(
+        total=total, page=page, page_size=page_size, pages=pages, frame=to_frame(rows)
+    )
+
+
+WALK_FROM = 2000  # matches above which sorting them all costs more than a short walk
+WALK_ROWS_PER_RESULT = 100  # prefix length tried per wanted row (offset + page size)
+WALK_SORTS = frozenset({"ordered_at", "updated_at", "total", "customer_kana", "order_no"})
+
+
+def _page_ids(
+    conn: Any,
+    db: Database,
+    query: OrderQuery,
+    now: datetime,
+    sort: str,
+    descending: bool,
+    page: int,
+    size: int,
+    total: int,
+) -> list[int]:
+    """The ids of one page, in order.
+
+    With many matches (a common surname, every open payment) SQLite would fetch and sort
+    them all. First look only at the first ``budget`` orders of the sort order: if that
+    prefix already holds the whole page, it is the page (the prefix is the top of the
+    order, so nothing outside it can come first). Otherwise run the plain query.
+    PostgreSQL's planner makes this choice by itself.
+    """
+    offset = (page - 1) * size
+    if db.dialect == "sqlite" and sort in WALK_SORTS and total >= WALK_FROM:
+        budget = min(50_000, WALK_ROWS_PER_RESULT * (offset + size))
+        walk = build_select(
+            db,
+            query,
+            now=now,
+            columns=["id"],
+            sort=sort,
+            descending=descending,
+            within_first=budget,
+        )
+        ids = conn.execute(walk.limit(size).offset(offset)).scalars().all()
+        if len(ids) == min(size, total - offset):
+            return list(ids)
+    stmt = build_select(db, query, now=now, columns=["id"], sort=sort, descending=descending)
+    return list(conn.execute(stmt.limit(size).offset(offset)).scalars().all())
+
+
+def to_frame(rows: Sequence[Row | tuple], columns: Sequence[str] = COLUMNS) -> pd.DataFrame:
+    """Rows (in ``columns`` order) -> a DataFrame with typed columns (see DTYPES)."""
+    data: dict[str, Any] = {}
+    for i, key in enumerate(columns):
+        values = [row[i] for row in rows]
+        dtype = DTYPES.get(key, "string")
+        if dtype.startswith("datetime64"):
+            utc = dtype.endswith("UTC]")
+            data[key] = pd.to_datetime(pd.Series(values, dtype=object), utc=utc).astype(dtype)
+        elif dtype == "bool":
+            data[key] = pd.Series([bool(v) for v in values], dtype=bool)
+        else:
+            data[key] = pd.array(values, dtype=dtype)
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def iter_orders(
+    db: Database,
+    query: OrderQuery,
+    *,
+    now: datetime,
+    columns: Sequence[str] | None = None,
+    chunk_size: int = 5000,
+    sort: str = "ordered_at",
+    descending: bool = True,
+) -> Iterator[Row]:
+    """Every matching row, in sort order, streamed ``chunk_size`` rows at a time.
+
+    Each row is a tuple of the chosen ``columns`` (names from :data:`COLUMNS`; also
+    readable by name, ``row.order_no``). Validation happens before the first row.
+    """
+    stmt = build_select(db, query, now=now, columns=columns, sort=sort, descending=descending)
+    return _stream(db, stmt, chunk_size)
+
+
+def _stream(db: Database, stmt: Select, chunk_size: int) -> Iterator[Row]:
+    with db.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(stmt)
+        for part in result.partitions():
+            yield from part
+
+
+def order_ids_for(
+    db: Database,
+    query: OrderQuery,
+    now: datetime,
+    *,
+    sort: str = "ordered_at",
+    descending: bool = True,
+) -> list[int]:
+    """Ids of all matching orders, in sort order (for batch selection)."""
+    stmt = build_select(db, query, now=now, columns=["id"], sort=sort, descending=descending)
+    with db.engine.connect() as conn:
+        return [row[0] for row in conn.execute(stmt)]
+
+
+class OrderNotFound(LookupError):
+    """No order with this number."""
+
+    def __init__(self, order_no: object) -> None:
+        self.order_no = order_no
+        self.ja = f"注文番号 {order_no} の受注は見つかりません。"
+        self.en = f"Order {order_no} does not exist."
+        super().__init__(self.en)
+
+    def message(self, lang: str = "ja") -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+def get_order(db: Database, order_no: int) -> Order:
+    """The order with its items (by position) and its Paidy payment, detached and loaded."""
+    if not isinstance(order_no, int) or isinstance(order_no, bool):
+        try:
+            order_no = int(str(order_no).strip())
+        except ValueError:
+            raise OrderNotFound(order_no) from None
+    with db.session() as session:
+        order = session.scalars(
+            select(Order)
+            .where(Order.order_no == order_no)
+            .options(selectinload(Order.items), selectinload(Order.payment))
+        ).one_or_none()
+    if order is None:
+        raise OrderNotFound(order_no)
+    return order
+
+
+__all__ = [
+    "COLUMNS",
+    "SORTS",
+    "InvalidQuery",
+    "OrderNotFound",
+    "OrderQuery",
+    "SearchPage",
+    "build_select",
+    "count_orders",
+    "discrepancy_condition",
+    "get_order",
+    "iter_orders",
+    "name_key",
+    "order_ids_for",
+    "search_orders",
+    "state_column",
+    "state_condition",
+    "to_frame",
+]
