@@ -94,6 +94,8 @@ def derive_state(
     """Map Paidy's raw status (compared case-insensitively) plus amounts and clock to a state."""
     raw = (status or "").strip().lower()
     if raw == "authorized":
+        if captured > 0:  # contradictory (Paidy closes on capture): trust nothing, refresh
+            return PaymentState.UNKNOWN
         if expires_at is not None and now >= expires_at:
             return PaymentState.EXPIRED
         return PaymentState.OPEN

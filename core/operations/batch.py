@@ -18,6 +18,7 @@ from enum import StrEnum
 
 import pandas as pd
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from core.domain import errors
 from core.domain.money import refundable
@@ -217,21 +218,20 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
                 .values(status="running", worker=worker, claimed_at=now)
             ).rowcount
             if taken:
-                s.flush()
-                item = s.get(BatchItem, item_id)
-                s.expunge(item)
-                job = s.get(BatchJob, item.job_id)
-                if job.status == "queued":
-                    job.status = "running"
+                item = s.get(BatchItem, item_id, options=[joinedload(BatchItem.job)])
+                s.expunge_all()  # the item and its job travel to the worker thread
+                s.execute(
+                    update(BatchJob)
+                    .where(BatchJob.id == item.job_id, BatchJob.status == "queued")
+                    .values(status="running")
+                )
                 return item
     return None
 
 
 def run_item(ops: Ops, item: BatchItem) -> ActionResult:
     """Run one claimed item through the service layer and store its definite result."""
-    with ops.db.session() as s:
-        job = s.get(BatchJob, item.job_id)
-        action, actor = BatchAction(job.action), _job_actor(job)
+    action, actor = BatchAction(item.job.action), _job_actor(item.job)
     try:
         result = _dispatch(ops, actor, action, item)
     except Exception as exc:  # one failing row never stops the others
@@ -293,17 +293,15 @@ def _job_actor(job: BatchJob) -> Actor:
 
 
 def _maybe_finish(s, job_id: int, now: datetime) -> None:
-    left = s.scalar(
-        select(func.count())
-        .select_from(BatchItem)
-        .where(BatchItem.job_id == job_id, BatchItem.status.in_(("pending", "running")))
+    """Mark the job done once no item is pending or running (one statement)."""
+    open_items = select(BatchItem.id).where(
+        BatchItem.job_id == job_id, BatchItem.status.in_(("pending", "running"))
     )
-    if left == 0:
-        s.execute(
-            update(BatchJob)
-            .where(BatchJob.id == job_id, BatchJob.status != "done")
-            .values(status="done", finished_at=now)
-        )
+    s.execute(
+        update(BatchJob)
+        .where(BatchJob.id == job_id, BatchJob.status != "done", ~open_items.exists())
+        .values(status="done", finished_at=now)
+    )
 
 
 def recover_stale(ops: Ops) -> int:
@@ -332,8 +330,10 @@ def work(
 
 
 def run_job(ops: Ops, job_id: int, concurrency: int | None = None) -> None:
-    """Run a job to the end with bounded concurrency in this process (CLI, tests)."""
-    n = max(1, concurrency or ops.concurrency)
+    """Run a job to the end in this process (CLI, tests). Paidy calls stay bounded by the
+    client's in-flight limit (``ops.concurrency``); ``concurrency`` sizes the worker threads
+    (default ``ops.workers``)."""
+    n = max(1, concurrency or ops.workers)
     with ThreadPoolExecutor(n, thread_name_prefix=f"job{job_id}") as pool:
         for f in [pool.submit(work, ops, f"local-{job_id}-{i}", job_id) for i in range(n)]:
             f.result()
@@ -431,7 +431,7 @@ class WorkerPool:
 
     def start(self) -> WorkerPool:
         recover_stale(self.ops)
-        for i in range(self.ops.concurrency):
+        for i in range(self.ops.workers):
             t = threading.Thread(target=self._loop, args=(f"{self.name}-{i}",), daemon=True)
             t.start()
             self._threads.append(t)

@@ -22,5 +22,15 @@ class Ops:
     #: an in-flight marker older than this belongs to a crashed process and may be taken over
     lock_ttl: timedelta = field(default=timedelta(minutes=3))
 
+    def __post_init__(self) -> None:
+        if not self.client.limited:
+            self.client.limit_in_flight(self.concurrency)
+
+    @property
+    def workers(self) -> int:
+        """Worker threads for batches: more than the Paidy slots, so database work between
+        calls never leaves a slot idle (calls stay bounded by ``concurrency``)."""
+        return self.concurrency * 2
+
     def now(self) -> datetime:
         return self.clock()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +52,12 @@ class PaidyClient:
         read_retries: int = 3,
         backoff_factor: float = 0.3,
         pool_size: int = 32,
+        max_in_flight: int | None = None,
     ) -> None:
         self.api_base = api_base.rstrip("/")
+        self._slots: threading.BoundedSemaphore | None = None
+        if max_in_flight:
+            self.limit_in_flight(max_in_flight)
         self._headers = {
             "Authorization": f"Bearer {secret_key}",
             "Content-Type": "application/json",
@@ -74,7 +80,18 @@ class PaidyClient:
             api_version=settings.paidy_api_version,
             timeout_s=settings.paidy_timeout_s,
             pool_size=max(8, settings.paidy_concurrency * 2),
+            max_in_flight=settings.paidy_concurrency,
         )
+
+    def limit_in_flight(self, n: int) -> None:
+        """At most ``n`` requests to Paidy at once from this process (PAIDY_CONCURRENCY),
+        however many threads use the client."""
+        self._slots = threading.BoundedSemaphore(max(1, n))
+        self.max_in_flight = max(1, n)
+
+    @property
+    def limited(self) -> bool:
+        return self._slots is not None
 
     def close_sessions(self) -> None:
         self._reads.close()
@@ -133,9 +150,14 @@ class PaidyClient:
         session = self._reads if method == "GET" else self._writes
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            resp = session.request(
-                method, self.api_base + path, data=data, headers=self._headers, timeout=self.timeout
-            )
+            with self._slots or nullcontext():
+                resp = session.request(
+                    method,
+                    self.api_base + path,
+                    data=data,
+                    headers=self._headers,
+                    timeout=self.timeout,
+                )
         except requests.RequestException as exc:
             reason = _transport_reason(exc)
             log.warning("paidy %s %s failed: %s", method, path, reason)

@@ -227,3 +227,19 @@ def test_empty_job_is_refused(ops, bad):
 
 def test_payments_module_exports(ops):
     assert callable(payments.capture)
+
+
+def test_paidy_calls_stay_bounded_by_the_concurrency_setting(ops, world):
+    """More worker threads than Paidy slots: calls still never exceed PAIDY_CONCURRENCY.
+    With 2 slots, six 300 ms answers cannot take less than three rounds (a lower bound,
+    so a slow machine cannot make this flaky)."""
+    import time
+
+    nos = [world.order() for _ in range(6)]
+    ops.client.limit_in_flight(2)
+    world.faults(latency_ms=300)
+    job = batch.create_job(ops, OPERATOR, BatchAction.REFRESH, nos)
+    started = time.perf_counter()
+    batch.run_job(ops, job, concurrency=6)
+    assert time.perf_counter() - started >= 0.9
+    assert batch.progress(ops, job).counts == {"ok": 6}

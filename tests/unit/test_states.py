@@ -34,6 +34,7 @@ ROWS = [
     ("AUTHORIZED", 0, 0, LATER, PaymentState.OPEN),  # case-insensitive
     ("EXPIRED", 0, 0, LATER, PaymentState.EXPIRED),
     ("weird_new_status", 0, 0, LATER, PaymentState.UNKNOWN),
+    ("authorized", 1000, 0, LATER, PaymentState.UNKNOWN),  # contradictory: refresh only
     ("", 0, 0, LATER, PaymentState.UNKNOWN),
 ]
 
