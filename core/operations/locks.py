@@ -28,20 +28,27 @@ class Busy(Exception):
 def try_acquire(
     db: Database, payment_id: str, action: str, actor: str, now: datetime, ttl: timedelta
 ) -> bool:
-    if _insert(db, payment_id, action, actor, now):
-        return True
-    with db.session(immediate=True) as s:
-        started = s.scalar(
-            select(InflightAction.started_at).where(InflightAction.payment_id == payment_id)
-        )
-        if started is None or as_utc(started) > now - ttl:
-            return started is None and _insert(db, payment_id, action, actor, now)
-        taken = s.execute(
-            delete(InflightAction).where(
-                InflightAction.payment_id == payment_id, InflightAction.started_at == started
+    """Take the payment's marker in one transaction: free -> insert; stale -> replace;
+    live -> refuse. Two racers on PostgreSQL meet the primary key: one wins."""
+    try:
+        with db.session(immediate=True) as s:
+            started = s.scalar(
+                select(InflightAction.started_at).where(InflightAction.payment_id == payment_id)
             )
-        ).rowcount
-    return bool(taken) and _insert(db, payment_id, action, actor, now)
+            if started is not None:
+                if as_utc(started) > now - ttl:
+                    return False
+                s.execute(
+                    delete(InflightAction).where(
+                        InflightAction.payment_id == payment_id,
+                        InflightAction.started_at == started,
+                    )
+                )
+            s.add(InflightAction(payment_id=payment_id, action=action, actor=actor, started_at=now))
+            s.flush()
+        return True
+    except IntegrityError:
+        return False
 
 
 def release(db: Database, payment_id: str) -> None:
@@ -72,12 +79,3 @@ def payment_lock(
         yield
     finally:
         release(db, payment_id)
-
-
-def _insert(db: Database, payment_id: str, action: str, actor: str, now: datetime) -> bool:
-    try:
-        with db.session() as s:
-            s.add(InflightAction(payment_id=payment_id, action=action, actor=actor, started_at=now))
-        return True
-    except IntegrityError:
-        return False

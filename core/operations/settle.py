@@ -79,24 +79,22 @@ def refresh_payment(
         require(actor, Permission.ACT)
     except PermissionDenied as exc:
         return log(from_refusal(Action.REFRESH, exc, order_no, payment_id))
+    missing = None
     with ops.db.session() as s:
         if payment_id is None:
             order, row = load_by_order_no(s, order_no)
             if order is None or row is None:
-                code = "no_order" if order is None else "no_payment"
-                return log(
-                    result_for(
-                        Action.REFRESH, Outcome.SKIPPED, code, order_no, None, order_no=order_no
-                    )
-                )
-            payment_id = row.payment_id
+                missing = "no_order" if order is None else "no_payment"
+            else:
+                payment_id = row.payment_id
         elif order_no is None:
             row = load_by_payment_id(s, payment_id)
-            order_no = (
-                s.scalar(select(Order.order_no).where(Order.id == row.order_id))
-                if row and row.order_id
-                else None
-            )
+            if row is not None and row.order_id:
+                order_no = s.scalar(select(Order.order_no).where(Order.id == row.order_id))
+    if missing:
+        return log(
+            result_for(Action.REFRESH, Outcome.SKIPPED, missing, order_no, None, order_no=order_no)
+        )
     if not locks.try_acquire(
         ops.db, payment_id, Action.REFRESH.value, actor.name, now, ops.lock_ttl
     ):
