@@ -26,15 +26,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line for an unexpected failure: the type and a message free of secrets."""
-    from core.paidy.errors import PaidyError
-    from core.settings import ConfigurationError
-
-    if isinstance(exc, ConfigurationError | PaidyError):
-        return exc.message("en")
+    """One line for a failure: the operator-facing message, or only the type (no secrets)."""
+    from core.bilingual import BilingualError
     from core.domain.errors import RuleViolation
+    from core.paidy.errors import PaidyError
 
-    if isinstance(exc, RuleViolation):
+    if isinstance(exc, BilingualError | RuleViolation | PaidyError):
         return exc.message("en")
     return f"{type(exc).__name__} (see the log for details)"
 

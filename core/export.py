@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from core.bilingual import BilingualError
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, labels
 from core.domain.states import PaymentState
 from core.storage.db import Database
@@ -109,15 +110,8 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
 )
 
 
-class ExportError(Exception):
+class ExportError(BilingualError):
     """Export options that cannot be used; ja/en messages."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.ja, self.en = ja, en
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
 
 
 @dataclass(frozen=True)

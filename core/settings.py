@@ -12,6 +12,8 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.bilingual import BilingualError
+
 DEFAULT_DATABASE_URL = "sqlite:///data/paidy_ops.db"
 DEFAULT_API_BASE = "https://api.paidy.com"
 
@@ -83,15 +85,8 @@ def mask_key(key: str | None) -> str:
     return "…" + key[-4:] if len(key) > 12 else "…"
 
 
-class ConfigurationError(Exception):
-    """The configuration is unsafe or inconsistent; carries ja/en messages."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.ja, self.en = ja, en
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
+class ConfigurationError(BilingualError):
+    """The configuration is unsafe or inconsistent."""
 
 
 def check_startup(settings: Settings) -> None:

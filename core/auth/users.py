@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from core.auth.passwords import hash_password, lockout_until, password_problem, verify_password
+from core.bilingual import BilingualError
 from core.roles import Actor, Role
 from core.settings import AuthMode, Settings
 from core.storage.db import Database
@@ -24,13 +25,8 @@ LOGIN_WAIT = (
 )
 
 
-class UserError(Exception):
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.ja, self.en = ja, en
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
+class UserError(BilingualError):
+    """A user-management request that cannot be done."""
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,12 @@ class ActionNotAllowed(RuleViolation):
     en = "{action} is not possible in the current state ({state})."
 
 
+class OrderNotFound(RuleViolation):
+    code = "no_order"
+    ja = "注文番号 {order_no} の受注が見つかりません。"
+    en = "Order {order_no} was not found."
+
+
 # --- amount refusals ------------------------------------------------------------------------
 class InvalidYen(RuleViolation):
     """What a person typed is not a whole, positive number of yen."""

@@ -11,6 +11,7 @@ import unicodedata
 from enum import StrEnum
 from typing import TypeVar
 
+from core.bilingual import BilingualError
 from core.domain.states import PaymentState
 
 E = TypeVar("E", bound=StrEnum)
@@ -102,7 +103,7 @@ CHOICE_NAMES: dict[type[StrEnum], tuple[str, str]] = {
 }
 
 
-class InvalidChoice(Exception):
+class InvalidChoice(BilingualError):
     """Text that is neither a key nor a label of the enum; carries ja/en messages."""
 
     def __init__(self, enum_type: type[StrEnum], text: object) -> None:
@@ -111,12 +112,10 @@ class InvalidChoice(Exception):
         name_ja, name_en = CHOICE_NAMES.get(enum_type, (enum_type.__name__, enum_type.__name__))
         keys = ", ".join(m.value for m in enum_type)
         labels = "、".join(label(m, "ja") for m in enum_type)
-        self.ja = f"{name_ja}「{text}」は選択できません。次のいずれかを指定してください: {labels}"
-        self.en = f"Unknown {name_en} {text!r}; use one of: {keys}"
-        super().__init__(self.en)
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
+        super().__init__(
+            f"{name_ja}「{text}」は選択できません。次のいずれかを指定してください: {labels}",
+            f"Unknown {name_en} {text!r}; use one of: {keys}",
+        )
 
 
 def label(value: StrEnum | str | None, lang: str = "ja") -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from core.domain.errors import RuleViolation
+from core.domain.errors import OrderNotFound, RuleViolation
 from core.operations import audit
 from core.operations.context import Ops
 from core.operations.snapshots import apply_payment
@@ -18,12 +18,6 @@ from core.paidy.errors import InvalidPaymentId
 from core.paidy.models import Payment, is_payment_id
 from core.roles import Actor, Permission, require
 from core.storage.models import Order, OrderItem, PaidyPayment
-
-
-class OrderNotFound(RuleViolation):
-    code = "no_order"
-    ja = "注文番号 {order_no} の受注が見つかりません。"
-    en = "Order {order_no} was not found."
 
 
 class OrderHasOtherPayment(RuleViolation):

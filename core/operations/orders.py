@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from core.domain.errors import RuleViolation
+from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import OrderStatus
 from core.operations import audit
 from core.operations.context import Ops
@@ -34,12 +34,6 @@ class OrderChanged(RuleViolation):
     code = "order_changed"
     ja = "表示後に他の担当者がこの受注を更新しました。画面を再読み込みしてから編集してください。"
     en = "Someone else saved this order since it was shown. Reload it before editing."
-
-
-class OrderMissing(RuleViolation):
-    code = "no_order"
-    ja = "注文番号 {order_no} の受注が見つかりません。"
-    en = "Order {order_no} was not found."
 
 
 class InvalidFee(RuleViolation):
@@ -123,7 +117,7 @@ def save_order(
     with ops.db.session(immediate=True) as s:
         order = s.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
         if order is None:
-            raise OrderMissing(order_no=order_no)
+            raise OrderNotFound(order_no=order_no)
         if expected_updated_at is not None and as_utc(order.updated_at) != as_utc(
             expected_updated_at
         ):

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from core.bilingual import BilingualError
 from core.settings import get_settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -30,15 +31,8 @@ MIGRATION_LOCK_KEY = 0x5041494459  # pg_advisory_xact_lock key: "PAIDY"
 SQLITE_BEGIN = "sqlite_begin"  # execution option: "" (deferred) or "IMMEDIATE"
 
 
-class DatabaseError(Exception):
+class DatabaseError(BilingualError):
     """The database cannot be opened or migrated; carries ja/en messages."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.ja, self.en = ja, en
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
 
 
 @dataclass(eq=False)

@@ -35,6 +35,7 @@ import requests
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
+from core.bilingual import BilingualError
 from core.domain.money import order_amount
 from core.storage.db import Database
 from core.storage.models import Order, OrderItem, PaidyPayment
@@ -142,15 +143,8 @@ HOSTILE_AT = {7: 0, 11: 1, 17: 2, 23: 3, 29: 4, 31: 5}
 HOSTILE_EVERY = 4999
 
 
-class DemoError(Exception):
+class DemoError(BilingualError):
     """Seeding failed (the sandbox refused or could not be reached); ja/en messages."""
-
-    def __init__(self, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.ja, self.en = ja, en
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
 
 
 @dataclass(frozen=True, slots=True)

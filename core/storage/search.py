@@ -72,6 +72,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
 
+from core.bilingual import BilingualError
 from core.domain import errors as domain_errors
 from core.domain.money import parse_yen
 from core.domain.orders import Gender, InvalidChoice, OrderStatus, PaymentMethod, parse_choice
@@ -118,15 +119,12 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-class InvalidQuery(Exception):
+class InvalidQuery(BilingualError):
     """A search condition that cannot be used; ``field`` names it, ja/en say why."""
 
     def __init__(self, field: str, ja: str, en: str) -> None:
-        super().__init__(en)
-        self.field, self.ja, self.en = field, ja, en
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
+        super().__init__(ja, en)
+        self.field = field
 
 
 def _names(field: str) -> tuple[str, str]:
@@ -991,17 +989,14 @@ def order_ids_for(
         return [row[0] for row in conn.execute(stmt)]
 
 
-class OrderNotFound(LookupError):
+class OrderNotFound(BilingualError):
     """No order with this number."""
 
     def __init__(self, order_no: object) -> None:
         self.order_no = order_no
-        self.ja = f"注文番号 {order_no} の受注は見つかりません。"
-        self.en = f"Order {order_no} does not exist."
-        super().__init__(self.en)
-
-    def message(self, lang: str = "ja") -> str:
-        return self.ja if lang == "ja" else self.en
+        super().__init__(
+            f"注文番号 {order_no} の受注は見つかりません。", f"Order {order_no} does not exist."
+        )
 
 
 def get_order(db: Database, order_no: int) -> Order:
