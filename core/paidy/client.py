@@ -55,6 +55,7 @@ class PaidyClient:
         max_in_flight: int | None = None,
     ) -> None:
         self.api_base = api_base.rstrip("/")
+        self.read_retries = read_retries
         self._slots: threading.BoundedSemaphore | None = None
         if max_in_flight:
             self.limit_in_flight(max_in_flight)
@@ -99,7 +100,16 @@ class PaidyClient:
 
     # --- the API ------------------------------------------------------------------------------
     def get_payment(self, payment_id: str) -> PaidyResult:
-        return self._call("GET", _payment_path(payment_id))
+        """A read: retried by the session on connection errors, 429 and 5xx, and here when a
+        2xx body is not a payment (truncated, a proxy's page)."""
+        path = _payment_path(payment_id)
+        for attempt in range(self.read_retries + 1):
+            try:
+                return self._call("GET", path)
+            except PaidyUnavailable as exc:
+                if exc.reason != "invalid_body" or attempt == self.read_retries:
+                    raise
+        raise AssertionError("unreachable")
 
     def capture(self, payment_id: str, metadata: dict | None = None) -> PaidyResult:
         body = {"metadata": metadata} if metadata else {}
