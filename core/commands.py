@@ -62,8 +62,17 @@ def _demo(args) -> int:
     from core.runtime import build_runtime
     from core.storage.demo import seed_demo
 
+    from core.settings import Mode, get_settings
+
     if args.orders < 1:
         raise UsageError("--orders must be at least 1")
+    settings = get_settings()
+    if settings.mode is Mode.LIVE:
+        raise UsageError("demo data is never created with a live key (sk_live_)")
+    if settings.mode is Mode.TEST and not settings.paidy_api_base:
+        raise UsageError(
+            "demo needs a sandbox: set PAIDY_API_BASE to `python -m core sandbox`'s URL"
+        )
     rt = build_runtime(seed_demo=False)
     try:
         report = seed_demo(rt.db, sandbox_url=rt.api_base, orders=args.orders, seed=args.seed)

@@ -177,3 +177,27 @@ def test_two_processes_racing_on_one_payment_make_one_call(cli_env, world):
     lines = sorted(o.strip() for o, _ in outs)
     assert lines[0] == f"{order_no} refund ok", outs
     assert lines[1].startswith(f"{order_no} refund skipped: in_progress"), outs
+
+
+def test_demo_creates_orders_in_the_sandbox(cli_env, capsys, world):
+    code, out, _ = run(capsys, "demo", "--orders", "25", "--seed", "3")
+    assert code == 0
+    from sqlalchemy import func
+
+    from core.storage.models import Order
+
+    with world.ops.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Order)) == 25
+    assert world.stats()["requests"] == 0  # created through /_sandbox/, not the payment API
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"PAIDY_SECRET_KEY": "sk_live_0123456789abcdefgh"}, {"PAIDY_API_BASE": ""}],
+)
+def test_demo_refuses_live_keys_and_real_paidy(cli_env, capsys, monkeypatch, env):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    reload_settings()
+    code, out, err = run(capsys, "demo", "--orders", "5")
+    assert code == 2 and out == "" and err.startswith("error: demo")
