@@ -90,6 +90,19 @@ def test_fault_storm_then_sync_leaves_everything_agreeing(ops, world):
     assert world.stats()["captures_applied"] == totals["captures"] - 20  # the 20 pre-captured
     assert world.stats()["refunds_applied"] == totals["refunds"]
     assert injected > 5
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"fault_storm_{ops.db.dialect}.json").write_text(
+        json.dumps(
+            {
+                "attempts": attempts,
+                "faults_injected": world.stats()["faults_injected"],
+                "payments_agreeing_after_sync": totals["payments"],
+                "captures": totals["captures"],
+                "refunds": totals["refunds"],
+            },
+            indent=2,
+        )
+    )
 
 
 def test_database_lost_right_after_the_call_is_settled_later(ops, world, monkeypatch):

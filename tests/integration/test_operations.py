@@ -244,6 +244,13 @@ def test_concurrent_double_click_makes_one_call(ops, world):
     assert sum(r.ok for r in results) == 1
     assert {r.code for r in results if not r.ok} <= {"in_progress", "changed"}
     assert world.money_calls() == 1
+    from pathlib import Path
+
+    out = Path(__file__).resolve().parents[2] / "artifacts"
+    out.mkdir(exist_ok=True)
+    (out / f"double_click_{ops.db.dialect}.json").write_text(
+        f'{{"clicks": 6, "calls": {world.money_calls()}, "prevented": {sum(not r.ok for r in results)}}}'
+    )
     with ops.db.session() as s:
         assert s.scalar(select(func.count()).select_from(InflightAction)) == 0
 
