@@ -11,7 +11,7 @@ from core import dashboard as dq
 from core.domain.errors import RuleViolation
 from core.domain.money import Discrepancy, discrepancy, parse_yen, refundable, validate_refund
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, label_of, labels
-from core.domain.states import Action, allowed_actions, derive_state
+from core.domain.states import Action, allowed_actions, derive_state, panel_actions
 from core.operations import payments
 from core.operations.orders import save_order
 from core.roles import Permission
@@ -370,6 +370,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
         st.caption(t("app.readonly_note"))
         return
     allowed = allowed_actions(state)
+    offered = panel_actions(state, order.status)
     busy = bool(st.session_state.get(BUSY))
     order_no, version = order.order_no, int(pay.version or 0)
     key = f"{order_no}_{version}"
@@ -407,7 +408,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
             )
             _rerun_panel()
     if Action.CLOSE in allowed:
-        if order.status == OrderStatus.CANCELLED.value:
+        if Action.CLOSE in offered:
             shown += 1
             if button(Action.CLOSE):
                 _ask({"action": "close", "order_no": order_no, "version": version, "amount": None})

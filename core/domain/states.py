@@ -118,6 +118,15 @@ def allowed_actions(state: PaymentState) -> frozenset[Action]:
     return ALLOWED[state]
 
 
+def panel_actions(state: PaymentState, order_status: str | None) -> frozenset[Action]:
+    """What the order page offers (the guide): the table's actions, with クローズ only once the
+    order's 対応状況 is キャンセル. The batch page offers close for any open payment."""
+    offered = set(ALLOWED[state])
+    if order_status != "cancelled":
+        offered.discard(Action.CLOSE)
+    return frozenset(offered)
+
+
 def is_allowed(state: PaymentState, action: Action) -> bool:
     return action in ALLOWED[state]
 

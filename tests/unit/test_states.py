@@ -84,6 +84,15 @@ def test_named_refusals(state, action, exc):
     assert err.message("ja") != err.message("en")
 
 
+def test_the_order_page_offers_close_only_for_cancelled_orders():
+    from core.domain.states import panel_actions
+
+    assert Action.CLOSE not in panel_actions(PaymentState.OPEN, "new")
+    assert Action.CLOSE in panel_actions(PaymentState.OPEN, "cancelled")
+    assert Action.CLOSE in panel_actions(PaymentState.EXPIRED, "cancelled")
+    assert panel_actions(PaymentState.CAPTURED, "cancelled") == ALLOWED[PaymentState.CAPTURED]
+
+
 def test_check_action_raises_on_snapshot():
     snap = PaymentSnapshot("authorized", 1380, expires_at=EARLIER)
     with pytest.raises(errors.PaymentExpired):
