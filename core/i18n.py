@@ -187,7 +187,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.refunded_month": ("今月の払い戻し", "Refunded this month"),
     "dash.discrepancies": ("差額あり", "Amount mismatches"),
     "dash.unsettled": ("結果未確定の処理", "Unsettled outcomes"),
-    "dash.count_amount": ("{count}件 / {amount}円", "{count} / {amount} yen"),
     "dash.count_delta": ("{count}件", "{count}"),
     "dash.expiring_title": ("有効期限が近いオーソリ", "Authorizations expiring soonest"),
     "dash.capture_these": (

@@ -13,46 +13,37 @@ from pages._ui import t
 
 
 def tiles(m: dq.Metrics) -> None:
-    def pair(count: int, amount: int) -> str:
-        return t("dash.count_amount", count=count, amount=amount)
-
-    row1 = st.columns(4)
-    row1[0].metric(t("dash.open"), pair(m.open_count, m.open_amount), border=True)
-    row1[1].metric(t("dash.expiring_3"), pair(m.expiring_3_count, m.expiring_3_amount), border=True)
-    row1[2].metric(t("dash.expiring_7"), pair(m.expiring_7_count, m.expiring_7_amount), border=True)
-    row1[3].metric(t("dash.discrepancies"), t("common.count", count=m.discrepancies), border=True)
-    row2 = st.columns(4)
-    row2[0].metric(
-        t("dash.captured_today"),
-        _ui.yen(m.captured_today),
-        t("dash.count_delta", count=m.captured_today_count),
-        delta_color="off",
-        delta_arrow="off",
-        border=True,
-    )
-    row2[1].metric(
-        t("dash.captured_month"),
-        _ui.yen(m.captured_month),
-        t("dash.count_delta", count=m.captured_month_count),
-        delta_color="off",
-        delta_arrow="off",
-        border=True,
-    )
-    row2[2].metric(
-        t("dash.refunded_today"),
-        _ui.yen(m.refunded_today),
-        t("dash.count_delta", count=m.refunded_today_count),
-        delta_color="off",
-        delta_arrow="off",
-        border=True,
-    )
-    row2[3].metric(
+    tiles = [
+        (t("dash.open"), m.open_amount, m.open_count),
+        (t("dash.expiring_3"), m.expiring_3_amount, m.expiring_3_count),
+        (t("dash.expiring_7"), m.expiring_7_amount, m.expiring_7_count),
+        (t("dash.captured_today"), m.captured_today, m.captured_today_count),
+        (t("dash.captured_month"), m.captured_month, m.captured_month_count),
+        (t("dash.refunded_today"), m.refunded_today, m.refunded_today_count),
+    ]
+    cells = [c for _ in range(2) for c in st.columns(4)]
+    for cell, (title, amount, count) in zip(cells[:3] + cells[4:7], tiles, strict=True):
+        yen_tile(cell, title, amount, count)
+    cells[3].metric(t("dash.discrepancies"), t("common.count", count=m.discrepancies), border=True)
+    cells[7].metric(
         t("dash.unsettled"),
         t("common.count", count=m.unsettled),
         help=t("dash.unsettled_help"),
         border=True,
     )
     st.caption(t("dash.today_note"))
+
+
+def yen_tile(cell, title: str, amount: int, count: int) -> None:
+    """Yen as the figure, the count beneath it (one long "N件 / X円" line gets cut off)."""
+    cell.metric(
+        title,
+        _ui.yen(amount),
+        t("dash.count_delta", count=count),
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
 
 
 def expiring(ctx: _ui.PageContext, now) -> None:
