@@ -75,21 +75,34 @@ def record_attempt(
 ) -> int:
     """One row for an attempt that never reached Paidy (refused, busy, no payment)."""
     with db.session() as s:
-        entry = AuditLog(
-            created_at=now,
-            actor=actor,
-            action=result.action.value,
-            order_id=order_id,
-            order_no=result.order_no,
-            payment_id=result.payment_id,
-            amount=result.amount,
-            job_id=job_id,
-            detail={},
-        )
-        _fill(entry, result, now)
-        s.add(entry)
-        s.flush()
-        return entry.id
+        return add_attempt(s, actor, result, now, order_id=order_id, job_id=job_id)
+
+
+def add_attempt(
+    s: Session,
+    actor: str,
+    result: ActionResult,
+    now: datetime,
+    *,
+    order_id: int | None = None,
+    job_id: int | None = None,
+) -> int:
+    """A finished attempt's row, inside the caller's transaction; returns its id."""
+    entry = AuditLog(
+        created_at=now,
+        actor=actor,
+        action=result.action.value,
+        order_id=order_id,
+        order_no=result.order_no,
+        payment_id=result.payment_id,
+        amount=result.amount,
+        job_id=job_id,
+        detail={},
+    )
+    _fill(entry, result, now)
+    s.add(entry)
+    s.flush()
+    return entry.id
 
 
 def log_result(

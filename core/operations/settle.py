@@ -8,10 +8,9 @@ left alone (it is in flight, not lost).
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy import update as sql_update
 
 from core.domain.states import Action
-from core.operations import audit, locks
+from core.operations import audit
 from core.operations.context import Ops
 from core.operations.results import (
     ActionResult,
@@ -31,7 +30,8 @@ from core.operations.snapshots import (
 from core.paidy.errors import PaidyError
 from core.paidy.models import Payment
 from core.roles import Actor, Permission, PermissionDenied, require
-from core.storage.models import Order, PaidyPayment
+from core.storage.models import InflightAction, Order, PaidyPayment
+from core.timeutil import as_utc
 
 STATE_WORDS = {
     "open": ("オープン", "open"),
@@ -70,8 +70,6 @@ def refresh_payment(
     payment_id: str | None = None,
     job_id: int | None = None,
 ) -> ActionResult:
-    now = ops.now()
-
     def log(result: ActionResult) -> ActionResult:
         return audit.log_result(ops.db, actor.name, result, ops.now(), job_id=job_id)
 
@@ -95,66 +93,69 @@ def refresh_payment(
         return log(
             result_for(Action.REFRESH, Outcome.SKIPPED, missing, order_no, None, order_no=order_no)
         )
-    if not locks.try_acquire(
-        ops.db, payment_id, Action.REFRESH.value, actor.name, now, ops.lock_ttl
-    ):
-        # an action holds the payment: it stores Paidy's answer itself
-        return log(result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id))
-    try:
+    for _ in range(2):  # a second try when someone stored fresher data meanwhile
+        version = _version(ops, payment_id)
         try:
             res = ops.client.get_payment(payment_id)
         except PaidyError as exc:
             return log(from_paidy_error(Action.REFRESH, exc, order_no, payment_id))
-        before, after, settled = _store_and_settle(ops, payment_id, res.payment, now)
-    finally:
-        locks.release(ops.db, payment_id)
-    if before == after:
-        result = result_for(Action.REFRESH, Outcome.OK, "unchanged", order_no, payment_id)
-    else:
-        b, a = STATE_WORDS[before.value], STATE_WORDS[after.value]
-        result = ActionResult(
-            Action.REFRESH,
-            Outcome.OK,
-            "state_changed",
-            render("state_changed", "ja", before=b[0], after=a[0]),
-            render("state_changed", "en", before=b[1], after=a[1]),
-            order_no,
-            payment_id,
-        )
-    result = with_(
-        result,
-        request_id=res.request_id,
-        state_after=after,
-        details={"before": before.value, "after": after.value, "settled": settled},
-    )
-    logged = log(result)
-    if settled or before != after:
-        set_last_result(ops, payment_id, result)
-    return logged
+        stored = _store_if_current(ops, actor, payment_id, version, res, order_no, job_id)
+        if stored is not None:
+            return stored
+    return log(result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id))
 
 
-def _store_and_settle(ops: Ops, payment_id: str, payment: Payment, now):
-    """Store Paidy's record; settle every unsettled entry from it (we hold the lock, so an
-    ``intent`` left here belongs to a call that can no longer be in flight)."""
-    settled: list[tuple[str, bool]] = []
+def _version(ops: Ops, payment_id: str) -> int:
+    with ops.db.session() as s:
+        return s.scalar(select(PaidyPayment.version).where(PaidyPayment.payment_id == payment_id))
+
+
+def _store_if_current(ops: Ops, actor: Actor, payment_id: str, version: int, res, order_no, job_id):
+    """One transaction: unless an action holds the payment or someone stored a newer record
+    since ``version`` was read (then None: read again), store Paidy's record, settle every
+    unsettled entry from it, and write the audit row and Paidy処理結果."""
+    now = ops.now()
     with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
+        marker = s.get(InflightAction, payment_id)
+        if marker is not None and as_utc(marker.started_at) > now - ops.lock_ttl:
+            busy = result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id)
+            return with_(busy, audit_id=audit.add_attempt(s, actor.name, busy, now, job_id=job_id))
+        if row.version != version:
+            return None
+        if marker is not None:  # a dead process's marker: its call can no longer be in flight
+            s.delete(marker)
         before = payment_facts(row).state(now)
-        apply_payment(row, payment, now)
+        apply_payment(row, res.payment, now)
         after = payment_facts(row).state(now)
+        settled = []
         for entry in audit.unsettled_entries(s, payment_id):
-            done = applied(entry.action, entry.detail or {}, payment)
+            done = applied(entry.action, entry.detail or {}, res.payment)
             message = render("settled_done" if done else "settled_not_done", "ja")
             audit.mark_settled(s, entry, done, message, now)
             settled.append((entry.action, done))
-    return before, after, settled
-
-
-def set_last_result(ops: Ops, payment_id: str, result: ActionResult) -> None:
-    """Paidy処理結果 shown on the order's panel."""
-    with ops.db.session() as s:
-        s.execute(
-            sql_update(PaidyPayment)
-            .where(PaidyPayment.payment_id == payment_id)
-            .values(last_result=result.message_ja, last_result_at=ops.now())
+        result = _refresh_result(before, after, order_no, payment_id)
+        result = with_(
+            result,
+            request_id=res.request_id,
+            state_after=after,
+            details={"before": before.value, "after": after.value, "settled": settled},
         )
+        if settled or before != after:
+            row.last_result, row.last_result_at = result.message_ja, now
+        return with_(result, audit_id=audit.add_attempt(s, actor.name, result, now, job_id=job_id))
+
+
+def _refresh_result(before, after, order_no, payment_id) -> ActionResult:
+    if before == after:
+        return result_for(Action.REFRESH, Outcome.OK, "unchanged", order_no, payment_id)
+    b, a = STATE_WORDS[before.value], STATE_WORDS[after.value]
+    return ActionResult(
+        Action.REFRESH,
+        Outcome.OK,
+        "state_changed",
+        render("state_changed", "ja", before=b[0], after=a[0]),
+        render("state_changed", "en", before=b[1], after=a[1]),
+        order_no,
+        payment_id,
+    )
