@@ -20,7 +20,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, BinaryIO
 
@@ -50,6 +50,9 @@ CP932_LOOKALIKES = str.maketrans(
         "\u00a5": "\uffe5",  # ¥ -> ￥
     }
 )
+
+
+_LOOKALIKE_PAIRS = tuple((chr(k), v) for k, v in CP932_LOOKALIKES.items())
 
 
 @dataclass(frozen=True)
@@ -138,25 +141,15 @@ def fit_cp932(text: str) -> tuple[str, bool]:
     return text, False
 
 
-def _fmt_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return as_utc(value).astimezone(JST).strftime("%Y/%m/%d %H:%M")
-
-
-def _fmt_date(value: date | None) -> str:
-    if value is None:
-        return ""
-    return f"{value.year:04d}/{value.month:02d}/{value.day:02d}"
+def _text_or_blank(value: str | None) -> str:
+    return value or ""
 
 
 def _formatter(col: ExportColumn, lang: str) -> Callable[[Any], str]:
     if col.kind == "int":
         return lambda v: "" if v is None else str(int(v))
-    if col.kind == "datetime":
-        return _fmt_datetime
-    if col.kind == "date":
-        return _fmt_date
+    if col.kind in ("datetime", "date"):  # JST text made by the database (times_as_text)
+        return _text_or_blank
     if col.kind == "bool":
         yes, no = ("テスト", "本番") if lang == "ja" else ("test", "live")
         return lambda v: "" if v is None else (yes if v else no)
@@ -197,36 +190,61 @@ def check_encoding(encoding: str) -> str:
 
 # ---------------------------------------------------------------------------- export
 class _Writer:
-    """csv rows -> encoded bytes on ``out``, flushed every FLUSH_ROWS rows."""
+    """csv rows -> encoded bytes on ``out``, a chunk of FLUSH_ROWS rows at a time.
+
+    CP932: a chunk is translated (lookalikes, never a formula character) and encoded whole;
+    only a chunk holding a character CP932 lacks is redone cell by cell, to replace and count.
+    """
 
     def __init__(self, out: BinaryIO, encoding: str) -> None:
         self.out = out
         self.cp932 = encoding == "cp932"
-        self.codec = "cp932" if self.cp932 else "utf-8"
-        self.buf = io.StringIO()
-        self.csv = csv.writer(self.buf, lineterminator="\r\n")
-        self.pending = 0
+        self.rows: list[list[str]] = []
         self.replaced = 0
         if encoding == "utf-8-sig":
             out.write(codecs.BOM_UTF8)
 
     def row(self, cells: list[str]) -> None:
-        if self.cp932:
-            fitted = [fit_cp932(c) for c in cells]
-            self.replaced += sum(1 for _, hit in fitted if hit)
-            cells = [c for c, _ in fitted]
-        self.csv.writerow(cells)
-        self.pending += 1
-        if self.pending >= FLUSH_ROWS:
+        self.rows.append(cells)
+        if len(self.rows) >= FLUSH_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        data = self.buf.getvalue()
-        if data:
-            self.out.write(data.encode(self.codec, errors="replace"))
-        self.buf.seek(0)
-        self.buf.truncate()
-        self.pending = 0
+        if not self.rows:
+            return
+        if self.cp932:
+            self.out.write(self._cp932(self.rows))
+        else:
+            self.out.write(_csv_text(self.rows).encode("utf-8"))
+        self.rows = []
+
+    def _cp932(self, rows: list[list[str]]) -> bytes:
+        """Encode whole; a part holding a character CP932 lacks is halved until the row is
+        found, and only that row is fitted cell by cell (replaced and counted)."""
+        try:
+            return _lookalikes(_csv_text(rows)).encode("cp932")
+        except UnicodeEncodeError:
+            if len(rows) > 1:
+                mid = len(rows) // 2
+                return self._cp932(rows[:mid]) + self._cp932(rows[mid:])
+        fitted = [fit_cp932(c) for c in rows[0]]
+        self.replaced += sum(hit for _, hit in fitted)
+        return _csv_text([[c for c, _ in fitted]]).encode("cp932")
+
+
+def _lookalikes(text: str) -> str:
+    """``str.translate`` with a dict walks every character in Python-level lookups; eight
+    fast scans and the rare replace are ~10x quicker on a chunk of CSV text."""
+    for char, repl in _LOOKALIKE_PAIRS:
+        if char in text:
+            text = text.replace(char, repl)
+    return text
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    return buf.getvalue()
 
 
 def export_csv(
@@ -249,11 +267,18 @@ def export_csv(
         raise ExportError("ヘッダーは labels か keys です。", "header must be labels or keys.")
     cols = [EXPORT_COLUMNS[k] for k in chosen]
     rows = iter_orders(
-        db, query, now=now or utcnow(), columns=chosen, sort=sort, descending=descending
+        db,
+        query,
+        now=now or utcnow(),
+        columns=chosen,
+        sort=sort,
+        descending=descending,
+        times_as_text=True,
     )
     formatters = [_formatter(c, lang) for c in cols]
     writer = _Writer(out, encoding)
     writer.row([c.key if header == "keys" else c.label(lang) for c in cols])
+    writer.flush()
     writer.replaced = 0  # the header is ours; only data cells are counted
     count = 0
     for row in rows:

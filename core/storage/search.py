@@ -514,6 +514,23 @@ _PLAIN_COLUMNS: dict[str, Any] = {
 }
 
 
+#: Columns that are times (shown in JST) or dates.
+TIME_COLUMNS = frozenset({"ordered_at", "updated_at", "shipped_at", "expires_at"})
+DATE_COLUMNS = frozenset({"birth_date"})
+
+
+def jst_text(db: Database, key: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column as the text operators read, made by the database (``2019/12/21 10:38`` in
+    JST; dates ``1985/04/29``): streaming exports then never build Python datetimes."""
+    if key in DATE_COLUMNS:
+        if db.dialect == "sqlite":
+            return func.strftime("%Y/%m/%d", column)
+        return func.to_char(column, "YYYY/MM/DD")
+    if db.dialect == "sqlite":  # stored as naive UTC text
+        return func.strftime("%Y/%m/%d %H:%M", column, "+9 hours")
+    return func.to_char(func.timezone("Asia/Tokyo", column), "YYYY/MM/DD HH24:MI")
+
+
 def _column(key: str, now: datetime) -> ColumnElement[Any]:
     if key == "paidy_state":
         return state_column(now)
@@ -782,16 +799,25 @@ def build_select(
     sort: str = "ordered_at",
     descending: bool = True,
     within_first: int | None = None,
+    times_as_text: bool = False,
 ) -> Select:
     """The SELECT for ``query`` (chosen columns, sorted, unpaged). Raises InvalidQuery.
 
     ``within_first=N`` looks only at the first N orders of the sort order (walking its
     index) instead of letting the filters drive: see :func:`_page_ids`.
+    ``times_as_text`` returns time and date columns as JST text (:func:`jst_text`).
     """
     _require_aware(now)
     chosen = _check_columns(columns)
     sort_col = _check_sort(sort)
-    stmt = select(*[_column(k, now).label(k) for k in chosen])
+
+    def col(k: str) -> ColumnElement[Any]:
+        c = _column(k, now)
+        if times_as_text and (k in TIME_COLUMNS or k in DATE_COLUMNS):
+            c = jst_text(db, k, c)
+        return c.label(k)
+
+    stmt = select(*[col(k) for k in chosen])
     conditions = _conditions(db, query, now, fts_drives=within_first is None)
     stmt = stmt.select_from(_from_clause(query, chosen, sort)).where(*conditions)
     if sort == "expires_at":
@@ -958,13 +984,23 @@ def iter_orders(
     chunk_size: int = 5000,
     sort: str = "ordered_at",
     descending: bool = True,
+    times_as_text: bool = False,
 ) -> Iterator[Row]:
     """Every matching row, in sort order, streamed ``chunk_size`` rows at a time.
 
     Each row is a tuple of the chosen ``columns`` (names from :data:`COLUMNS`; also
     readable by name, ``row.order_no``). Validation happens before the first row.
+    ``times_as_text``: times and dates come as JST text made by the database.
     """
-    stmt = build_select(db, query, now=now, columns=columns, sort=sort, descending=descending)
+    stmt = build_select(
+        db,
+        query,
+        now=now,
+        columns=columns,
+        sort=sort,
+        descending=descending,
+        times_as_text=times_as_text,
+    )
     return _stream(db, stmt, chunk_size)
 
 
