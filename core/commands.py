@@ -60,9 +60,8 @@ def _print_results(results) -> int:
 
 def _demo(args) -> int:
     from core.runtime import build_runtime
-    from core.storage.demo import seed_demo
-
     from core.settings import Mode, get_settings
+    from core.storage.demo import seed_demo
 
     if args.orders < 1:
         raise UsageError("--orders must be at least 1")
