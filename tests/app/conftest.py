@@ -172,4 +172,4 @@ def run_until(at: AppTest, predicate, timeout: float = 20.0) -> AppTest:
             return at
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached:\n" + joined(at))
-        time.sleep(0.2)
+        time.sleep(0.2)  # ok-sleep: poll interval of a wait-for-condition loop with a deadline

@@ -106,7 +106,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                     pytest.fail(
                         "streamlit did not start:\n" + (tmp / "server.log").read_text()[-3000:]
                     )
-                time.sleep(0.2)  # waiting for a process to listen, not for the page
+                time.sleep(0.2)  # ok-sleep: poll until the server listens (deadline above)
             yield Server(base, url)
         finally:
             proc.terminate()
