@@ -151,8 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         "failed": [n for n, r in outcome.items() if isinstance(r, Exception)],
     }
     run["command"] = run["command"].strip()
+    run["complete"] = set(args.names) == set(BENCHMARKS) and not run["failed"]
     ctx.results_dir.mkdir(parents=True, exist_ok=True)
-    (ctx.results_dir / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    run_file = ctx.results_dir / "run.json"
+    if not run["complete"] and run_file.exists():  # keep saying when the last whole run was
+        before = json.loads(run_file.read_text())
+        last = before if before.get("complete") else before.get("last_complete")
+        if last and last.get("mode") == run["mode"]:
+            run["last_complete"] = {k: v for k, v in last.items() if k != "last_complete"}
+    run_file.write_text(json.dumps(run, indent=2) + "\n")
     ctx.log("\n##### goals")
     for name, result in outcome.items():
         if isinstance(result, Exception):

@@ -312,6 +312,7 @@ def write_result(ctx: Context, name: str, payload: dict[str, Any]) -> Path:
         "mode": ctx.sizes.mode,
         "machine": cached_machine_info(ctx.pg_url),
         "git": git_revision(),
+        "load_avg": [round(x, 2) for x in os.getloadavg()],  # other work on the machine
         "sizes": asdict(ctx.sizes),
         **payload,
     }

@@ -17,7 +17,6 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -121,14 +120,6 @@ def sqlite_dataset(ctx: Context, n: int, seed: int = 1) -> Dataset:
 def _remove_sqlite(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def copy_sqlite(src_url: str, dest: Path) -> str:
-    """A private copy of a (checkpointed) SQLite dataset; returns its URL."""
-    src = Path(make_url(src_url).database)
-    _remove_sqlite(dest)
-    shutil.copyfile(src, dest)
-    return f"sqlite:///{dest}"
 
 
 # -------------------------------------------------------------------------- PostgreSQL

@@ -79,10 +79,17 @@ def section(results_dir: Path = RESULTS, run: dict | None = None) -> str:
         "",
     ]
     if run:
-        lines.append(
-            f"Last run: {_when(run)}, `{run['command']}`, {run['seconds'] / 60:.1f} min "
-            f"({', '.join(run['benchmarks'])})."
-        )
+        whole = run if run.get("complete") else run.get("last_complete")
+        if whole:
+            lines.append(
+                f"Last run of all benchmarks: {_when(whole)}, `{whole['command']}`, "
+                f"{whole['seconds'] / 60:.1f} min."
+            )
+        if whole is not run:
+            lines.append(
+                f"Last run: {_when(run)}, `{run['command']}`, {run['seconds'] / 60:.1f} min "
+                f"({', '.join(run['benchmarks'])})."
+            )
     lines += [f"Machine: {_machine(first['machine'])}.", ""]
     for name in BENCHMARKS:
         doc = docs.get(name)
