@@ -54,11 +54,6 @@ def record_intent(db: Database, **fields) -> int:
         return add_intent(s, **fields)
 
 
-def record_outcome(db: Database, audit_id: int, result: ActionResult, now: datetime) -> None:
-    with db.session(immediate=True) as s:
-        fill_outcome(s, audit_id, result, now)
-
-
 def fill_outcome(s: Session, audit_id: int, result: ActionResult, now: datetime) -> None:
     """Complete the intent row with the outcome, inside the caller's transaction."""
     _fill(s.get(AuditLog, audit_id), result, now)

@@ -9,8 +9,6 @@ money actions until a refresh settles it from Paidy's record (see ``settle``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -19,10 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from core.storage.db import Database
 from core.storage.models import InflightAction
 from core.timeutil import as_utc
-
-
-class Busy(Exception):
-    """Another action holds the payment."""
 
 
 def try_acquire(
@@ -59,23 +53,3 @@ def release(db: Database, payment_id: str) -> None:
 def release_in(s, payment_id: str) -> None:
     """Release inside the caller's transaction (it commits with the action's outcome)."""
     s.execute(delete(InflightAction).where(InflightAction.payment_id == payment_id))
-
-
-def is_held(db: Database, payment_id: str, now: datetime, ttl: timedelta) -> bool:
-    with db.session() as s:
-        started = s.scalar(
-            select(InflightAction.started_at).where(InflightAction.payment_id == payment_id)
-        )
-    return started is not None and as_utc(started) > now - ttl
-
-
-@contextmanager
-def payment_lock(
-    db: Database, payment_id: str, action: str, actor: str, now: datetime, ttl: timedelta
-) -> Iterator[None]:
-    if not try_acquire(db, payment_id, action, actor, now, ttl):
-        raise Busy(payment_id)
-    try:
-        yield
-    finally:
-        release(db, payment_id)
