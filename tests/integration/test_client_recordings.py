@@ -13,7 +13,7 @@ import responses
 from core.paidy.client import PaidyClient
 from core.paidy.errors import PaidyAPIError, PaidyUnavailable, PaidyUnknownOutcome
 
-RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "paidy-recordings"
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"  # vendored, MIT: see its README
 BASE = "https://api.paidy.com"
 
 

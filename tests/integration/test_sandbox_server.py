@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Bearer sk_test_0123456789", "Paidy-Version": "2018-04-10"}
 ID = re.compile(r"^(pay|cap|ref|req|err)_[A-Za-z0-9_-]{16}$")
 
-# Recorded by shufo/paidy-elixir against api.paidy.com (MIT; /work/shared/paidy-recordings):
+# Recorded by shufo/paidy-elixir against api.paidy.com (MIT; tests/recordings/):
 # the 401 envelope (valid_key_request.json) and the payment after a full refund (refund.json).
 RECORDED_401 = json.loads(
     '{"reference":"err_N2I0NjVkMWM2MGUwNGUzOGIwOTU0NDNkY2U2YTNmMzI=","status":"401",'
