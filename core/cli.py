@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 from datetime import date
 from typing import NoReturn
@@ -197,7 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from core.logsetup import configure
+    from core.settings import log_file_location
+
+    configure(log_file_location() if not log_file_location().startswith("(") else None)
     if argv[:1] == ["sandbox"]:
         from core.paidy.sandbox.cli import main as sandbox_main
 

@@ -26,14 +26,30 @@ def run(args: argparse.Namespace) -> int:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line for a failure: the operator-facing message, or only the type (no secrets)."""
+    """One line for a failure: the operator-facing message, or a reference to the log entry
+    that holds the details (never a traceback, SQL or a secret on the terminal)."""
+    import logging
+
     from core.bilingual import BilingualError
     from core.domain.errors import RuleViolation
+    from core.logsetup import log_exception
     from core.paidy.errors import PaidyError
+    from core.settings import log_file_location
 
     if isinstance(exc, BilingualError | RuleViolation | PaidyError):
         return exc.message("en")
-    return f"{type(exc).__name__} (see the log for details)"
+    try:
+        raise exc
+    except BaseException:
+        ref = log_exception(logging.getLogger(__name__), "command failed")
+    what = "the database could not be reached" if _is_db_error(exc) else "internal error"
+    return f"{what} (ref {ref}; details in {log_file_location()})"
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError)
 
 
 def _runtime(**kw):
@@ -99,25 +115,53 @@ def _batch_or_single(args) -> int:
         if args.command == "capture" and args.confirm_mismatch:
             raise UsageError("--confirm-mismatch works on one order at a time")
         job = create_job(rt.ops, actor, BatchAction(args.command), args.order_nos)
-        run_job(rt.ops, job)
-        return _print_job(rt, job)
+        return _print_job(rt, job, args.order_nos, run_job(rt.ops, job))
     finally:
         rt.stop()
 
 
-def _print_job(rt, job_id: int) -> int:
-    """One line per order in the job's order; exit 1 when any row is not done."""
+def _print_job(rt, job_id: int, order_nos=None, run=None) -> int:
+    """One line per order in the job's order; exit 1 when any row is not done. Read from the
+    database; if it is gone, from what this process saw (``run``), so the per-order summary
+    still prints."""
+    from sqlalchemy.exc import DBAPIError
+
     from core.domain.states import Action
     from core.operations.batch import ALREADY_DONE, items_frame, progress
 
-    action = Action(progress(rt.ops, job_id).action)
+    try:
+        action = Action(progress(rt.ops, job_id).action)
+        frame = items_frame(rt.ops, job_id, "en")
+    except DBAPIError:
+        if run is None or order_nos is None:
+            raise
+        return _print_from_memory(run, order_nos)
     failed = False
-    for row in items_frame(rt.ops, job_id, "en").itertuples():
+    for row in frame.itertuples():
         line = f"{row.order_no} {action.value} {row.status}"
         print(line if row.status == "ok" else f"{line}: {row.result_code}: {row.message}")
         already = row.status == "skipped" and row.result_code in ALREADY_DONE[action]
         failed |= row.status != "ok" and not already
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_from_memory(run, order_nos) -> int:
+    import logging
+
+    from core.logsetup import log_exception
+    from core.operations.results import render
+
+    try:
+        raise RuntimeError("job summary read from memory: the database is unavailable")
+    except RuntimeError:
+        ref = run.error_ref or log_exception(logging.getLogger(__name__), "job summary")
+    for no in dict.fromkeys(order_nos):
+        result = run.results.get(no)
+        if result is not None:
+            print(result.cli_line())
+        else:
+            print(f"{no} not_run: {render('not_run', 'en', ref=ref)}")
+    return EXIT_FAILED
 
 
 def _update(args) -> int:
@@ -160,15 +204,15 @@ def _link(args) -> int:
 
 
 def _sync(args) -> int:
-    from core.operations.sync import sync
+    from core.operations.sync import sync_job
 
     rt = _runtime()
     try:
-        job = sync(rt.ops, _actor(rt, args.operator), open_only=args.open_only)
+        job, order_nos, run = sync_job(rt.ops, _actor(rt, args.operator), open_only=args.open_only)
         if job is None:
             print("nothing to sync")
             return EXIT_OK
-        return _print_job(rt, job)
+        return _print_job(rt, job, order_nos, run)
     finally:
         rt.stop()
 
@@ -215,6 +259,9 @@ def _export(args) -> int:
 
 
 def _worker(args) -> int:
+    """Run batch items until SIGTERM/SIGINT; then finish the items in hand and exit 0."""
+    import signal
+
     from core.operations.batch import WorkerPool, recover_stale, work
 
     rt = _runtime()
@@ -223,15 +270,33 @@ def _worker(args) -> int:
             recover_stale(rt.ops)
             print(f"ran {work(rt.ops, 'cli-once')} items")
             return EXIT_OK
-        pool = WorkerPool(rt.ops, name="worker").start()
-        print(f"worker running with {rt.ops.concurrency} threads; Ctrl-C to stop", flush=True)
+        stop = threading.Event()
+        previous = {
+            sig: signal.signal(sig, lambda *_: stop.set())
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        pool = WorkerPool(rt.ops, name=f"worker-{_hostname()}").start()
+        print(
+            f"worker running with {rt.ops.workers} threads; SIGTERM or Ctrl-C to stop", flush=True
+        )
         try:
-            threading.Event().wait()
+            stop.wait()
+            print("worker stopping: finishing the items in hand", flush=True)
         finally:
-            pool.stop()
+            finished = pool.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        print("worker stopped" if finished else "worker stopped (an item was still running)")
     finally:
         rt.stop()
     return EXIT_OK
+
+
+def _hostname() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _users(args) -> int:

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core import logsetup
 from core.operations.batch import WorkerPool
 from core.operations.context import Ops
 from core.paidy.client import PaidyClient
@@ -47,6 +48,15 @@ def lock_ttl_for(timeout_s: float) -> timedelta:
     return timedelta(seconds=max(180.0, 2 * timeout_s + 30))
 
 
+def settle_delay_for(settings: Settings) -> timedelta:
+    """PAIDY_SETTLE_DELAY_S, default the request timeout + 30 s."""
+    from core.operations.context import default_settle_delay
+
+    if settings.paidy_settle_delay_s is not None:
+        return timedelta(seconds=settings.paidy_settle_delay_s)
+    return default_settle_delay(settings.paidy_timeout_s)
+
+
 def build_runtime(
     settings: Settings | None = None,
     *,
@@ -56,6 +66,7 @@ def build_runtime(
 ) -> Runtime:
     settings = settings or get_settings()
     check_startup(settings)
+    logsetup.configure(settings.log_file)
     db = get_database(settings.database_url)
     with _lock:
         upgrade(db)
@@ -77,6 +88,7 @@ def build_runtime(
         client,
         concurrency=settings.paidy_concurrency,
         lock_ttl=lock_ttl_for(settings.paidy_timeout_s),
+        settle_delay=settle_delay_for(settings),
     )
     rt = Runtime(settings, db, ops, sandbox)
     if start_workers:

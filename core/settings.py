@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     paidy_api_version: str = "2018-04-10"
     paidy_timeout_s: float = Field(30.0, gt=0, le=300)
     paidy_concurrency: int = Field(4, ge=1, le=64)
+    # how long a lost write stays "unknown" before a read may conclude "not done" (None:
+    # the request timeout + 30 s; see core.operations.verdict)
+    paidy_settle_delay_s: float | None = Field(None, ge=0, le=3600)
+    log_file: str = "data/paidy_ops.log"  # "" = no log file
     auth_mode: AuthMode | None = None  # None: "none" in demo, required otherwise
     auth_admin_emails: str = ""  # oidc: comma-separated emails mapped to admin
     auth_operator_emails: str = ""  # oidc: comma-separated emails mapped to operator
@@ -96,6 +100,14 @@ def check_startup(settings: Settings) -> None:
             "本番キー(sk_live_)使用時は AUTH_MODE=none では起動できません。AUTH_MODE=password または oidc を設定してください。",
             "A live key (sk_live_) cannot be used with AUTH_MODE=none. Set AUTH_MODE=password or oidc.",
         )
+
+
+def log_file_location() -> str:
+    """Where this process logs (LOG_FILE), for the one line an operator sees on a failure."""
+    try:
+        return get_settings().log_file or "(no log file: LOG_FILE is empty)"
+    except Exception:
+        return Settings.model_fields["log_file"].default
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,12 @@ def fmt_jst(dt: datetime | None, with_time: bool = True) -> str:
     return j.strftime("%Y/%m/%d %H:%M" if with_time else "%Y/%m/%d")
 
 
+def fmt_jst_seconds(dt: datetime | None) -> str:
+    """``2019/12/21 10:38:05``: a moment an operator waits for."""
+    j = to_jst(dt)
+    return "" if j is None else j.strftime("%Y/%m/%d %H:%M:%S")
+
+
 def jst_day_start_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, JST).astimezone(UTC)
 

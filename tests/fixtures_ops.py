@@ -139,9 +139,28 @@ class World:
         requests.post(f"{self.url}/_sandbox/faults", json=config, timeout=5).raise_for_status()
 
 
-def make_ops(db, url: str, *, timeout_s: float = 1.0) -> Ops:
+class TestClock:
+    """Our side's clock in tests: real time plus an offset a test moves forward, so waiting
+    out a settle delay never means sleeping (the sandbox keeps its own clock)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self):
+        return utcnow() + self.offset
+
+    def advance(self, delta: timedelta | None = None, **kw: float) -> None:
+        self.offset += delta if delta is not None else timedelta(**kw)
+
+
+def make_ops(db, url: str, *, timeout_s: float = 1.0, **kw) -> Ops:
     client = PaidyClient(url, OPS_KEY, timeout_s=timeout_s, read_retries=2, backoff_factor=0.01)
-    return Ops(db, client, concurrency=4)
+    return Ops(db, client, clock=kw.pop("clock", None) or TestClock(), concurrency=4, **kw)
+
+
+def past_deadline(ops: Ops) -> None:
+    """Move our clock past every lost write's settle deadline (send bound + delay)."""
+    ops.clock.advance(ops.send_bound + ops.settle_delay + timedelta(seconds=1))
 
 
 @pytest.fixture

@@ -1,15 +1,19 @@
 """The audit log (操作履歴): every attempted action, written before the call and completed
 after it. An entry still ``intent`` (crash) or ``unknown`` (no answer) is *unsettled* and
-blocks money actions on its payment until a refresh settles it."""
+blocks money actions on its payment until a refresh settles it.
+
+Nothing is silently rewritten: when a settled entry is corrected (a late landing, a
+duplicate) its earlier outcome goes to ``detail.history``, a separate ``late`` event row is
+added, and ``needs_review`` puts it on the dashboard until a person marks it reviewed."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core.operations.results import ActionResult, with_
+from core.operations.results import ActionResult, render, with_
 from core.storage.db import Database
 from core.storage.models import AuditLog
 
@@ -28,9 +32,11 @@ def add_intent(
     amount: int | None,
     job_id: int | None = None,
     detail: dict | None = None,
+    intent_tag: str | None = None,
 ) -> int:
     """The intent row, inside the caller's transaction (before the Paidy call); its id."""
     entry = AuditLog(
+        intent_tag=intent_tag,
         created_at=now,
         actor=actor,
         action=action,
@@ -145,14 +151,119 @@ def unsettled_entries(s: Session, payment_id: str) -> list[AuditLog]:
     )
 
 
-def mark_settled(s: Session, entry: AuditLog, applied: bool, message: str, now: datetime) -> None:
+def was_applied(entry: AuditLog) -> bool:
+    """Does this entry say its write happened (done, or settled as done)?"""
+    if entry.outcome == "ok":
+        return True
+    return entry.outcome == "settled" and bool((entry.detail or {}).get("settled_applied"))
+
+
+def mark_settled(
+    s: Session,
+    entry: AuditLog,
+    applied: bool,
+    now: datetime,
+    *,
+    reason: str = "",
+    paidy_ids: list[str] | None = None,
+    amount: int | None = None,
+) -> None:
+    """An unsettled entry becomes definite (a read of Paidy's record decided it)."""
     detail = dict(entry.detail or {})
-    detail.update(settled_applied=applied, was=entry.outcome)
+    code = "settled_done" if applied else "settled_not_done"
+    if reason == "captured_elsewhere":
+        code = "captured_elsewhere"
+    detail.update(
+        settled_applied=applied,
+        was=entry.outcome,
+        reason=reason,
+        code=code,
+        message_en=render(code, "en"),
+    )
+    if paidy_ids:
+        detail["paidy_ids"] = list(paidy_ids)
+    values = dict(outcome="settled", message=render(code, "ja"), finished_at=now, detail=detail)
+    if amount is not None:
+        values["amount"] = amount
+    s.execute(update(AuditLog).where(AuditLog.id == entry.id).values(**values))
+
+
+def mark_needs_person(s: Session, entry: AuditLog, reason: str, now: datetime) -> None:
+    """Past its deadline but undecidable automatically: stays unsettled, flagged for review."""
+    if entry.needs_review:
+        return
+    detail = dict(entry.detail or {})
+    detail.update(person_reason=reason, flagged_at=now.isoformat())
     s.execute(
         update(AuditLog)
         .where(AuditLog.id == entry.id)
-        .values(outcome="settled", message=message, finished_at=now, detail=detail)
+        .values(needs_review=True, message=render("needs_person", "ja"), detail=detail)
     )
+
+
+def correct_late(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetime) -> int:
+    """A write we had concluded "not done" (or that failed) is in Paidy's record after all:
+    correct the entry (keeping what it said in ``history``), flag it, and add a ``late``
+    event row beside it. Returns the event row's id."""
+    detail = dict(entry.detail or {})
+    history = [
+        *detail.get("history", []),
+        {"outcome": entry.outcome, "message": entry.message, "code": detail.get("code")},
+    ]
+    detail.update(
+        settled_applied=True,
+        late=True,
+        paidy_ids=list(paidy_ids),
+        history=history,
+        code="applied_late",
+        message_en=render("applied_late", "en"),
+    )
+    s.execute(
+        update(AuditLog)
+        .where(AuditLog.id == entry.id)
+        .values(
+            outcome="settled",
+            needs_review=True,
+            message=render("applied_late", "ja"),
+            detail=detail,
+        )
+    )
+    return _event_row(s, entry, "late", render("applied_late", "ja"), now, paidy_ids)
+
+
+def flag_duplicate(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetime) -> int:
+    """One request of ours is in Paidy's record more than once: flag it for a person."""
+    detail = dict(entry.detail or {})
+    detail.update(duplicate=True, paidy_ids=list(paidy_ids))
+    message = render("duplicate_landing", "ja", count=len(paidy_ids))
+    s.execute(
+        update(AuditLog).where(AuditLog.id == entry.id).values(needs_review=True, detail=detail)
+    )
+    return _event_row(s, entry, "late", message, now, paidy_ids)
+
+
+def _event_row(s, entry: AuditLog, outcome: str, message: str, now, paidy_ids) -> int:
+    row = AuditLog(
+        created_at=now,
+        actor="system",
+        action=entry.action,
+        order_id=entry.order_id,
+        order_no=entry.order_no,
+        payment_id=entry.payment_id,
+        amount=entry.amount,
+        outcome=outcome,
+        message=message,
+        finished_at=now,
+        needs_review=False,
+        detail={"corrects": entry.id, "paidy_ids": list(paidy_ids)},
+    )
+    s.add(row)
+    s.flush()
+    return row.id
+
+
+def needs_review_count(s: Session) -> int:
+    return int(s.scalar(select(func.count()).where(AuditLog.needs_review.is_(True))) or 0)
 
 
 def _fill(entry: AuditLog, result: ActionResult, now: datetime) -> None:
@@ -165,6 +276,10 @@ def _fill(entry: AuditLog, result: ActionResult, now: datetime) -> None:
     entry.paidy_title = result.details.get("paidy_title")
     entry.paidy_description = result.details.get("paidy_description")
     entry.amount = result.amount if result.amount is not None else entry.amount
+    entry.settle_after = result.details.get("settle_after")
     detail = dict(entry.detail or {})
     detail.update(code=result.code, message_en=result.message_en)
+    for key in ("paidy_ids", "lost"):
+        if result.details.get(key):
+            detail[key] = result.details[key]
     entry.detail = detail

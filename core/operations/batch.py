@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,20 +19,24 @@ from enum import StrEnum
 
 import pandas as pd
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
 from core.domain import errors
 from core.domain.money import refundable
 from core.domain.states import Action, refusal
+from core.logsetup import log_exception
 from core.operations import payments
 from core.operations.context import Ops
-from core.operations.results import ActionResult, Outcome, render, result_for
+from core.operations.results import ActionResult, Outcome, render, result_for, with_
 from core.operations.snapshots import payment_facts
 from core.roles import Actor, Permission, require
 from core.storage.models import AuditLog, BatchItem, BatchJob, Order, PaidyPayment
 from core.timeutil import as_utc
 
-log = logging.getLogger("core.batch")
+log = logging.getLogger(__name__)
+#: called with each item and its result as soon as it is known (before it is stored)
+Report = Callable[[BatchItem, ActionResult], None]
 
 
 class BatchAction(StrEnum):
@@ -229,23 +234,22 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
     return None
 
 
-def run_item(ops: Ops, item: BatchItem) -> ActionResult:
-    """Run one claimed item through the service layer and store its definite result."""
+def run_item(ops: Ops, item: BatchItem, report: Report | None = None) -> ActionResult:
+    """Run one claimed item through the service layer and store its definite result.
+    ``report`` hears the result first, so a caller still knows it if the database is gone."""
     action, actor = BatchAction(item.job.action), _job_actor(item.job)
     try:
         result = _dispatch(ops, actor, action, item)
-    except Exception as exc:  # one failing row never stops the others
-        log.exception("batch item %s (order %s) failed", item.id, item.order_no)
-        result = ActionResult(
-            Action(action.value),
-            Outcome.FAILED,
-            "internal_error",
-            "内部エラーが発生しました。操作履歴を確認してください。",
-            "An internal error occurred; see the audit log.",
-            item.order_no,
-            item.payment_id,
-            details={"error": type(exc).__name__},
-        )
+    except DBAPIError:
+        # The database went away mid-action: the call may have gone out. Unknown, never
+        # "failed"; the intent (if written) blocks the payment until a refresh settles it.
+        ref = log_exception(log, "batch item %s (order %s): database error", item.id, item.order_no)
+        result = _internal(action, item, Outcome.UNKNOWN, "db_unavailable", ref)
+    except Exception:  # one failing row never stops the others
+        ref = log_exception(log, "batch item %s (order %s) failed", item.id, item.order_no)
+        result = _internal(action, item, Outcome.FAILED, "internal_error", ref)
+    if report is not None:
+        report(item, result)
     status = "ok" if is_done(result) and result.outcome is Outcome.OK else result.outcome.value
     with ops.db.session(immediate=True) as s:
         s.execute(
@@ -263,6 +267,13 @@ def run_item(ops: Ops, item: BatchItem) -> ActionResult:
         )
         _maybe_finish(s, item.job_id, ops.now())
     return result
+
+
+def _internal(action: BatchAction, item: BatchItem, outcome: Outcome, code: str, ref: str):
+    return with_(
+        result_for(Action(action.value), outcome, code, item.order_no, item.payment_id, ref=ref),
+        details={"ref": ref},
+    )
 
 
 def _dispatch(ops: Ops, actor: Actor, action: BatchAction, item: BatchItem) -> ActionResult:
@@ -316,27 +327,55 @@ def recover_stale(ops: Ops) -> int:
 
 
 def work(
-    ops: Ops, worker: str, job_id: int | None = None, stop: threading.Event | None = None
+    ops: Ops,
+    worker: str,
+    job_id: int | None = None,
+    stop: threading.Event | None = None,
+    report: Report | None = None,
 ) -> int:
-    """Claim and run items until none are left (or ``stop``); returns how many ran."""
+    """Claim and run items until none are left (or ``stop``: the item in hand is finished
+    first); returns how many ran."""
     ran = 0
     while not (stop and stop.is_set()):
         item = claim_next(ops, worker, job_id)
         if item is None:
             return ran
-        run_item(ops, item)
+        run_item(ops, item, report)
         ran += 1
     return ran
 
 
-def run_job(ops: Ops, job_id: int, concurrency: int | None = None) -> None:
+@dataclass
+class JobRun:
+    """What a job run in this process came to, kept in memory: the per-order summary
+    survives a database that goes away mid-batch."""
+
+    results: dict[int, ActionResult]
+    error_ref: str | None = None  # a worker thread stopped on an error (logged with this)
+
+
+def run_job(ops: Ops, job_id: int, concurrency: int | None = None) -> JobRun:
     """Run a job to the end in this process (CLI, tests). Paidy calls stay bounded by the
     client's in-flight limit (``ops.concurrency``); ``concurrency`` sizes the worker threads
     (default ``ops.workers``)."""
     n = max(1, concurrency or ops.workers)
+    run = JobRun({})
+    lock = threading.Lock()
+
+    def report(item: BatchItem, result: ActionResult) -> None:
+        with lock:
+            run.results[item.order_no] = result
+
+    def worker(i: int) -> None:
+        try:
+            work(ops, f"local-{job_id}-{i}", job_id, report=report)
+        except Exception:
+            run.error_ref = log_exception(log, "job %s: worker %s stopped", job_id, i)
+
     with ThreadPoolExecutor(n, thread_name_prefix=f"job{job_id}") as pool:
-        for f in [pool.submit(work, ops, f"local-{job_id}-{i}", job_id) for i in range(n)]:
+        for f in [pool.submit(worker, i) for i in range(n)]:
             f.result()
+    return run
 
 
 # --- progress (read from the database) ------------------------------------------------------
@@ -421,36 +460,74 @@ def recent_jobs(ops: Ops, limit: int = 20) -> list[JobProgress]:
 
 # --- the in-process worker pool (app server) -------------------------------------------------
 class WorkerPool:
-    """``concurrency`` daemon threads that poll for pending items; one per server process."""
+    """Worker threads that poll for pending items (``ops.workers`` of them), plus one
+    housekeeping thread that, every ``maintenance_s``, takes back a dead worker's items
+    (``recover_stale``) and settles lost answers that are past their deadline
+    (``settle_due``). One pool per app server or ``python -m core worker`` process; any live
+    pool rescues the items of a dead one. ``stop`` lets each thread finish its item."""
 
-    def __init__(self, ops: Ops, name: str = "app", poll_s: float = 0.5) -> None:
-        self.ops, self.name, self.poll_s = ops, name, poll_s
+    def __init__(
+        self, ops: Ops, name: str = "app", poll_s: float = 0.5, maintenance_s: float = 5.0
+    ) -> None:
+        self.ops, self.name, self.poll_s, self.maintenance_s = ops, name, poll_s, maintenance_s
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.errors = 0
 
     def start(self) -> WorkerPool:
-        recover_stale(self.ops)
+        try:
+            recover_stale(self.ops)
+        except Exception:
+            log_exception(log, "recovering stale items at the start of %s", self.name)
         for i in range(self.ops.workers):
-            t = threading.Thread(target=self._loop, args=(f"{self.name}-{i}",), daemon=True)
-            t.start()
-            self._threads.append(t)
+            self._spawn(self._loop, f"{self.name}-{i}")
+        self._spawn(self._maintain, f"{self.name}-housekeeping")
         return self
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, args=(name,), name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
 
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop claiming; wait (up to ``timeout``, default the request timeout + 5 s) for the
+        items in hand. True when every thread finished."""
         self._stop.set()
         self._wake.set()
+        limit = self.ops.client.timeout[1] + 5 if timeout is None else timeout
         for t in self._threads:
-            t.join(timeout)
+            t.join(limit)
+        return not any(t.is_alive() for t in self._threads)
+
+    @property
+    def alive(self) -> int:
+        return sum(t.is_alive() for t in self._threads)
 
     def _loop(self, worker: str) -> None:
         while not self._stop.is_set():
             try:
                 work(self.ops, worker, stop=self._stop)
             except Exception:  # keep the worker alive; the item's own errors are recorded
-                pass
+                self.errors += 1
+                log_exception(log, "worker %s", worker)
             self._wake.wait(self.poll_s)
             self._wake.clear()
+
+    def _maintain(self, name: str) -> None:
+        while not self._stop.wait(self.maintenance_s):
+            self._housekeeping()
+
+    def _housekeeping(self) -> None:
+        from core.operations.settle import settle_due
+
+        try:
+            if recover_stale(self.ops):
+                self.wake()
+            settle_due(self.ops)
+        except Exception:
+            self.errors += 1
+            log_exception(log, "housekeeping of %s", self.name)

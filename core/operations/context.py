@@ -11,6 +11,11 @@ from core.storage.db import Database
 from core.timeutil import utcnow
 
 
+def default_settle_delay(timeout_s: float) -> timedelta:
+    """PAIDY_SETTLE_DELAY_S's default: the request timeout + 30 s."""
+    return timedelta(seconds=timeout_s + 30)
+
+
 @dataclass
 class Ops:
     db: Database
@@ -21,10 +26,20 @@ class Ops:
     fresh_for: timedelta = field(default=timedelta(minutes=5))
     #: an in-flight marker older than this belongs to a crashed process and may be taken over
     lock_ttl: timedelta = field(default=timedelta(minutes=3))
+    #: how long after a lost answer a request may still reach Paidy: before that, a read that
+    #: shows no trace of the write proves nothing (None: the request timeout + 30 s)
+    settle_delay: timedelta | None = None
 
     def __post_init__(self) -> None:
         if not self.client.limited:
             self.client.limit_in_flight(self.concurrency)
+        if self.settle_delay is None:
+            self.settle_delay = default_settle_delay(self.client.timeout[1])
+
+    @property
+    def send_bound(self) -> timedelta:
+        """The longest a write can wait for a slot before it is sent (the client's bound)."""
+        return timedelta(seconds=self.client.timeout[1])
 
     @property
     def workers(self) -> int:

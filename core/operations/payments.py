@@ -2,12 +2,15 @@
 
 One path for all of them (``run_action``): permission -> load -> guard on a fresh snapshot
 (nothing is sent when a rule refuses) -> per-payment lock -> in one row-locked transaction:
-version check + audit intent -> one Paidy call -> outcome + snapshot -> unlock.
-A lost answer is settled by re-reading the payment, never by sending again.
+version check + nothing unsettled + audit intent (with the capture's/refund's intent tag) ->
+one Paidy call (the tag in its ``metadata``) -> outcome + snapshot -> unlock.
+A lost answer is never resent: it is judged by the tag (``core.operations.verdict``); until a
+read that began after the settle deadline shows no tag it stays *unknown* and blocks money.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +18,7 @@ from datetime import datetime
 from core.domain import errors
 from core.domain.money import refundable, validate_refund, validate_update
 from core.domain.states import Action, check_action
-from core.operations import audit, locks
+from core.operations import audit, flags, locks
 from core.operations.context import Ops
 from core.operations.results import (
     SUCCESS,
@@ -26,20 +29,23 @@ from core.operations.results import (
     result_for,
     with_,
 )
-from core.operations.settle import applied, refresh_payment
+from core.operations.settle import refresh_payment
 from core.operations.snapshots import (
     OrderFacts,
     PaymentFacts,
     apply_payment,
+    is_stale,
     load_by_order_no,
     load_by_payment_id,
     order_facts,
     payment_facts,
 )
+from core.operations.verdict import Pending, Verdict, judge, tagged_entries
 from core.paidy.client import PaidyClient, PaidyResult
 from core.paidy.errors import PaidyAPIError, PaidyError, PaidyUnknownOutcome
-from core.paidy.models import Payment
+from core.paidy.models import INTENT_KEY, Payment
 from core.roles import Actor, Permission, PermissionDenied, require
+from core.timeutil import fmt_jst_seconds, iso_z
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,18 @@ class Plan:
     send: Callable[[PaidyClient], PaidyResult]
     detail: dict = field(default_factory=dict)
     verdict: Callable[[Payment], ActionResult | None] | None = None
+    tag: str | None = None  # capture/refund: sent in metadata, stored with the intent
+    new_amount: int | None = None  # update: the amount it sets
+
+
+def new_tag() -> str:
+    """A fresh intent tag: unique across processes, machines and databases."""
+    return f"oi_{uuid.uuid4().hex}"
+
+
+def tagged(metadata: dict | None, tag: str) -> dict:
+    """The caller's metadata with our intent tag added (theirs is kept)."""
+    return {**(metadata or {}), INTENT_KEY: tag}
 
 
 Planner = Callable[[OrderFacts, PaymentFacts, datetime], Plan]
@@ -64,12 +82,15 @@ def capture(
     confirm_mismatch: bool = False,
     expected_version: int | None = None,
     job_id: int | None = None,
+    metadata: dict | None = None,
 ) -> ActionResult:
     def plan(order: OrderFacts, pay: PaymentFacts, now: datetime) -> Plan:
         check_action(pay.snapshot(), Action.CAPTURE, now)
         if order.total != pay.amount and not confirm_mismatch:
             raise errors.TotalMismatch(order_total=order.total, paidy_amount=pay.amount)
-        return Plan(pay.amount, lambda c: c.capture(pay.payment_id))
+        tag = new_tag()
+        meta = tagged(metadata, tag)
+        return Plan(pay.amount, lambda c: c.capture(pay.payment_id, metadata=meta), tag=tag)
 
     return run_action(ops, actor, Action.CAPTURE, order_no, plan, expected_version, job_id)
 
@@ -84,6 +105,8 @@ def close(
 ) -> ActionResult:
     def plan(order: OrderFacts, pay: PaymentFacts, now: datetime) -> Plan:
         check_action(pay.snapshot(), Action.CLOSE, now)
+        # Close cannot carry a tag (its body is empty); see core.operations.verdict for why
+        # judging it by state is safe.
         return Plan(None, lambda c: c.close(pay.payment_id))
 
     return run_action(ops, actor, Action.CLOSE, order_no, plan, expected_version, job_id)
@@ -98,6 +121,7 @@ def refund(
     *,
     expected_version: int | None = None,
     job_id: int | None = None,
+    metadata: dict | None = None,
 ) -> ActionResult:
     """``amount=None`` refunds everything that is left (全額)."""
     from core.domain.money import parse_yen
@@ -106,13 +130,15 @@ def refund(
         check_action(pay.snapshot(), Action.REFUND, now)
         value = refundable(pay.captured, pay.refunded) if amount is None else parse_yen(amount)
         validate_refund(value, pay.captured, pay.refunded)
-        detail = {
-            "amount": value,
-            "refunded_before": pay.refunded,
-            "known_refund_ids": list(pay.refund_ids),
-        }
+        detail = {"amount": value, "refunded_before": pay.refunded}
         text = (reason or "").strip()[:200] or None
-        return Plan(value, lambda c: c.refund(pay.payment_id, pay.capture_id, value, text), detail)
+        tag = new_tag()
+        meta = tagged(metadata, tag)
+
+        def send(c):
+            return c.refund(pay.payment_id, pay.capture_id, value, text, metadata=meta)
+
+        return Plan(value, send, detail, tag=tag)
 
     return run_action(ops, actor, Action.REFUND, order_no, plan, expected_version, job_id)
 
@@ -149,9 +175,10 @@ def update(
                 pay.payment_id, order=order.paidy_order(), order_ref=str(order.order_no)
             )
 
-        return Plan(
-            new_amount, send, {"new_amount": new_amount, "amount_before": pay.amount}, verdict
-        )
+        # Update cannot carry a tag of ours (metadata is the payment's own, replaced whole);
+        # it is idempotent: sending the same order twice sets the same values.
+        detail = {"new_amount": new_amount, "amount_before": pay.amount}
+        return Plan(new_amount, send, detail, verdict, new_amount=new_amount)
 
     return run_action(ops, actor, Action.UPDATE, order_no, plan, expected_version, job_id)
 
@@ -204,7 +231,7 @@ def run_action(
         if isinstance(started, ActionResult):
             return started
         order, pay, plan, audit_id = started
-        result, payment = _call(ops, action, order, pay, plan)
+        result, payment = _call(ops, action, order, pay, plan, recorded_at=now)
         result = _finish(ops, pay.payment_id, audit_id, result, payment)
         unlocked = True
         return result
@@ -221,7 +248,7 @@ def _finish(
     now = ops.now()
     with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
-        if payment is not None:
+        if payment is not None and not is_stale(row, payment):
             apply_payment(row, payment, now)
             result = with_(result, state_after=payment_facts(row).state(now))
         audit.fill_outcome(s, audit_id, result, now)
@@ -259,6 +286,7 @@ def _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
                 amount=plan.amount,
                 job_id=job_id,
                 detail=plan.detail,
+                intent_tag=plan.tag,
             )
     if refusal is not None:
         return _log(ops, actor, refusal, job_id, order.id)
@@ -266,7 +294,7 @@ def _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
 
 
 def _call(
-    ops: Ops, action: Action, order: OrderFacts, pay: PaymentFacts, plan: Plan
+    ops: Ops, action: Action, order: OrderFacts, pay: PaymentFacts, plan: Plan, recorded_at
 ) -> tuple[ActionResult, Payment | None]:
     """Send the one request; returns the result and Paidy's record to store (if known)."""
     try:
@@ -274,7 +302,9 @@ def _call(
     except PaidyAPIError as exc:
         return _after_refusal(ops, action, order, pay, plan, exc)
     except PaidyUnknownOutcome as exc:
-        return _settle_lost_answer(ops, action, order.order_no, pay.payment_id, plan, exc)
+        return _settle_lost_answer(
+            ops, action, order.order_no, pay.payment_id, plan, exc, recorded_at
+        )
     except PaidyError as exc:
         return from_paidy_error(action, exc, order.order_no, pay.payment_id, plan.amount), None
     verdict = plan.verdict(res.payment) if plan.verdict else None
@@ -293,26 +323,66 @@ def _call(
         pay.payment_id,
         plan.amount,
         request_id=res.request_id,
+        details={"paidy_ids": _check_echo(ops, action, plan, res)},
     )
     return ok, res.payment
 
 
-def _settle_lost_answer(ops, action, order_no, payment_id, plan, exc: PaidyUnknownOutcome):
-    """The answer was lost: ask Paidy what happened (GET retries), decide, never resend."""
+def _check_echo(ops: Ops, action: Action, plan: Plan, res: PaidyResult) -> list[str]:
+    """The ids of Paidy's entries carrying our tag in a successful answer; none means Paidy
+    did not echo it: from then on lost answers wait for a person (core.operations.flags)."""
+    if plan.tag is None:
+        return []
+    found = [e.id for e in tagged_entries(action, plan.tag, res.payment)]
+    if not found:
+        flags.mark_tags_unreliable(
+            ops.db,
+            ops.now(),
+            action=action.value,
+            payment_id=res.payment.id,
+            request_id=res.request_id,
+            at=iso_z(ops.now()),
+        )
+    return found
+
+
+def _settle_lost_answer(
+    ops, action, order_no, payment_id, plan, exc: PaidyUnknownOutcome, recorded_at
+):
+    """The answer was lost: read Paidy's record once (GET retries) and judge by our tag.
+    Found = done. Not found = *unknown* until a read that begins after the deadline (a
+    request may still reach Paidy); never "run it again" before that, never resent."""
+    deadline = ops.now() + ops.settle_delay
     base = dict(request_id=exc.request_id, amount=plan.amount)
+    checking = with_(
+        result_for(
+            action, Outcome.UNKNOWN, "unknown_checking", order_no, payment_id, at=_jst(deadline)
+        ),
+        details={"settle_after": deadline, "lost": exc.reason},
+        **base,
+    )
+    began = ops.now()
     try:
         payment = ops.client.get_payment(payment_id).payment
     except PaidyError:
-        return with_(
-            result_for(action, Outcome.UNKNOWN, "unknown", order_no, payment_id), **base
-        ), None
-    if applied(action, plan.detail, payment):
-        return with_(
-            result_for(action, Outcome.OK, "settled_done", order_no, payment_id), **base
-        ), payment
-    return with_(
-        result_for(action, Outcome.FAILED, "settled_not_done", order_no, payment_id), **base
-    ), payment
+        return checking, None
+    pending = Pending(action, plan.tag, recorded_at, deadline, plan.new_amount)
+    finding = judge(pending, payment, began, tags_reliable=flags.tags_reliable(ops.db))
+    if finding.verdict is Verdict.DONE:
+        done = result_for(action, Outcome.OK, "settled_done", order_no, payment_id)
+        details = {"paidy_ids": list(finding.entries), "lost": exc.reason}
+        return with_(done, details=details, **base), payment
+    if finding.verdict is Verdict.NOT_DONE:
+        code = (
+            "captured_elsewhere" if finding.reason == "captured_elsewhere" else "settled_not_done"
+        )
+        failed = result_for(action, Outcome.FAILED, code, order_no, payment_id)
+        return with_(failed, details={"lost": exc.reason}, **base), payment
+    return checking, payment
+
+
+def _jst(moment: datetime) -> str:
+    return fmt_jst_seconds(moment)
 
 
 # --- refresh (状態確認) and settling -------------------------------------------------------------
@@ -340,6 +410,12 @@ def _needs_fresh(ops: Ops, pay: PaymentFacts, action: Action, now: datetime) -> 
 _GOAL_REACHED = {Action.CAPTURE: errors.AlreadyCaptured, Action.CLOSE: errors.AlreadyClosed}
 
 
+def _goal_reached(action: Action, payment: Payment) -> bool:
+    if action is Action.CAPTURE:
+        return payment.captured_amount > 0
+    return payment.status == "closed" and payment.captured_amount == 0
+
+
 def _after_refusal(ops, action, order, pay, plan, exc: PaidyAPIError):
     """Paidy said no: read its current record so the screen shows the truth, and say why."""
     failed = from_paidy_error(action, exc, order.order_no, pay.payment_id, plan.amount)
@@ -347,7 +423,7 @@ def _after_refusal(ops, action, order, pay, plan, exc: PaidyAPIError):
         payment = ops.client.get_payment(pay.payment_id).payment
     except PaidyError:
         return failed, None
-    if action in _GOAL_REACHED and applied(action, plan.detail, payment):
+    if action in _GOAL_REACHED and _goal_reached(action, payment):
         done = from_refusal(action, _GOAL_REACHED[action](), order.order_no, pay.payment_id)
         refs = dict(request_id=exc.request_id, paidy_code=exc.code, paidy_reference=exc.reference)
         return with_(done, **refs), payment
@@ -358,7 +434,8 @@ def _store(ops: Ops, payment_id: str, payment: Payment):
     now = ops.now()
     with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
-        apply_payment(row, payment, now)
+        if not is_stale(row, payment):
+            apply_payment(row, payment, now)
         return payment_facts(row).state(now)
 
 

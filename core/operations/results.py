@@ -55,8 +55,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The answer was lost, but Paidy's record shows the action was done.",
     ),
     "settled_not_done": (
-        "応答が失われ、Paidyで処理されていないことを確認しました。必要なら再度実行してください。",
-        "The answer was lost and Paidy's record shows it was not done. Run it again if needed.",
+        "応答が失われましたが、Paidyで処理されていないことが確定しました。必要なら再度実行してください。",
+        "The answer was lost; Paidy's record now proves it was not done. Run it again if needed.",
+    ),
+    "unknown_checking": (
+        "Paidyから応答がありませんでした。処理結果を確認中です({at}以降に確定します)。再実行しないでください。",
+        "No answer from Paidy: the outcome is being checked (definite after {at} JST). Do not run it again.",
+    ),
+    "captured_elsewhere": (
+        "この決済は別の操作で売上確定済みです。今回の売上確定は実行されていません。",
+        "This payment was captured by another action; this capture was not done.",
+    ),
+    "applied_late": (
+        "「未処理」と判断した後に、Paidyで処理されていたことが判明しました(遅延反映)。担当者の確認が必要です。",
+        "Paidy applied this after it had been concluded not done (late landing). A person must check it.",
+    ),
+    "duplicate_landing": (
+        "同じ操作がPaidyに{count}回記録されています。担当者の確認が必要です。",
+        "Paidy holds this one request {count} times. A person must check it.",
+    ),
+    "needs_person": (
+        "Paidyの記録から処理結果を自動で判断できません。Paidyの記録を確認して判断してください。",
+        "The outcome cannot be decided from Paidy's record automatically. Check Paidy's record and decide.",
+    ),
+    "stale_read": (
+        "Paidyの応答が既に確認済みの記録より古いため保存しませんでした。しばらくしてから状態確認してください。",
+        "Paidy's answer is older than what was already confirmed, so it was not stored. Refresh again shortly.",
+    ),
+    "db_unavailable": (
+        "データベースに接続できないため結果を記録できませんでした。結果は未確定です(参照: {ref})。復旧後に状態確認で確定します。",
+        "The database could not be reached, so the result was not recorded; the outcome is unknown (ref {ref}). A refresh settles it once the database is back.",
+    ),
+    "internal_error": (
+        "内部エラーが発生しました(参照: {ref})。操作履歴を確認してください。",
+        "An internal error occurred (ref {ref}); see the audit log.",
+    ),
+    "not_run": (
+        "データベースに接続できないため実行していません(参照: {ref})。",
+        "Not run: the database could not be reached (ref {ref}).",
+    ),
+    "reviewed": ("確認済みにしました: {note}", "Marked as reviewed: {note}"),
+    "resolved": (
+        "担当者が処理結果を「{verdict}」と判断しました: {note}",
+        "A person decided the outcome was '{verdict}': {note}",
     ),
     "unknown": (
         "Paidyの応答を確認できませんでした。処理結果は未確定です。状態確認で確定してください。",

@@ -1,16 +1,25 @@
-"""状態確認 (refresh): re-read a payment, store it, settle earlier unknown outcomes.
+"""状態確認 (refresh): read a payment, store it, settle unsettled writes, find late landings.
 
-Settling decides from Paidy's record alone whether a crashed or unanswered action was
-applied (``payments.applied``); an ``intent`` entry whose action still holds the lock is
-left alone (it is in flight, not lost).
+- :func:`refresh_payment` reads Paidy's record (noting when the read *began*) and hands it
+  to :func:`store_read`.
+- :func:`store_read` stores a read in one transaction: unless an action holds the payment, a
+  fresher record was stored meanwhile, or the read is older than what we already confirmed
+  (it lacks a capture/refund we have seen: Paidy's lists only grow). Then every unsettled
+  entry of the payment is judged (:mod:`core.operations.verdict`) and every tagged write in
+  the record is matched with its audit entry: one we had concluded "not done" is corrected
+  as a late landing and flagged for a person, never silently rewritten.
+- :func:`settle_due` is the workers' timer: it re-reads payments whose unsettled writes
+  have passed their deadline, so an operator gets a definite answer without asking.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import or_, select
 
 from core.domain.states import Action
-from core.operations import audit
+from core.operations import audit, flags
 from core.operations.context import Ops
 from core.operations.results import (
     ActionResult,
@@ -23,14 +32,17 @@ from core.operations.results import (
 )
 from core.operations.snapshots import (
     apply_payment,
+    is_stale,
     load_by_order_no,
     load_by_payment_id,
     payment_facts,
 )
+from core.operations.verdict import Pending, Verdict, judge
+from core.paidy.client import PaidyResult
 from core.paidy.errors import PaidyError
 from core.paidy.models import Payment
-from core.roles import Actor, Permission, PermissionDenied, require
-from core.storage.models import InflightAction, Order, PaidyPayment
+from core.roles import SYSTEM, Actor, Permission, PermissionDenied, require
+from core.storage.models import AuditLog, InflightAction, Order, PaidyPayment
 from core.timeutil import as_utc
 
 STATE_WORDS = {
@@ -43,23 +55,6 @@ STATE_WORDS = {
     "rejected": ("与信NG", "rejected"),
     "unknown": ("不明", "unknown"),
 }
-
-
-def applied(action: Action | str, detail: dict, payment: Payment) -> bool:
-    """Did Paidy record this action? Decided from Paidy's record alone (the one place)."""
-    action = Action(action)
-    if action is Action.CAPTURE:
-        return payment.captured_amount > 0
-    if action is Action.CLOSE:
-        return payment.status == "closed" and payment.captured_amount == 0
-    if action is Action.REFUND:
-        known = set(detail.get("known_refund_ids") or [])
-        if known or detail.get("refunded_before", 0) == 0:
-            return any(r.id not in known for r in payment.refunds)
-        return payment.refunded_amount >= detail.get("refunded_before", 0) + detail.get("amount", 0)
-    if action is Action.UPDATE:
-        return payment.amount == detail.get("new_amount")
-    return True
 
 
 def refresh_payment(
@@ -95,11 +90,14 @@ def refresh_payment(
         )
     for _ in range(2):  # a second try when someone stored fresher data meanwhile
         version = _version(ops, payment_id)
+        began = ops.now()
         try:
             res = ops.client.get_payment(payment_id)
         except PaidyError as exc:
             return log(from_paidy_error(Action.REFRESH, exc, order_no, payment_id))
-        stored = _store_if_current(ops, actor, payment_id, version, res, order_no, job_id)
+        stored = store_read(
+            ops, actor, payment_id, res, began, version=version, order_no=order_no, job_id=job_id
+        )
         if stored is not None:
             return stored
     return log(result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id))
@@ -110,40 +108,154 @@ def _version(ops: Ops, payment_id: str) -> int:
         return s.scalar(select(PaidyPayment.version).where(PaidyPayment.payment_id == payment_id))
 
 
-def _store_if_current(ops: Ops, actor: Actor, payment_id: str, version: int, res, order_no, job_id):
-    """One transaction: unless an action holds the payment or someone stored a newer record
-    since ``version`` was read (then None: read again), store Paidy's record, settle every
-    unsettled entry from it, and write the audit row and Paidy処理結果."""
+def store_read(
+    ops: Ops,
+    actor: Actor,
+    payment_id: str,
+    res: PaidyResult,
+    began: datetime,
+    *,
+    version: int | None = None,
+    order_no: int | None = None,
+    job_id: int | None = None,
+) -> ActionResult | None:
+    """Store one read of Paidy's record that began at ``began`` (our clock), in one
+    transaction, and settle from it. None: someone stored a newer record since ``version``
+    was read (read again)."""
     now = ops.now()
+    reliable = flags.tags_reliable(ops.db)
     with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
         marker = s.get(InflightAction, payment_id)
         if marker is not None and as_utc(marker.started_at) > now - ops.lock_ttl:
             busy = result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id)
             return with_(busy, audit_id=audit.add_attempt(s, actor.name, busy, now, job_id=job_id))
-        if row.version != version:
+        if version is not None and row.version != version:
             return None
+        if is_stale(row, res.payment):
+            stale = result_for(Action.REFRESH, Outcome.SKIPPED, "stale_read", order_no, payment_id)
+            stale = with_(stale, request_id=res.request_id)
+            return with_(
+                stale, audit_id=audit.add_attempt(s, actor.name, stale, now, job_id=job_id)
+            )
         if marker is not None:  # a dead process's marker: its call can no longer be in flight
             s.delete(marker)
         before = payment_facts(row).state(now)
         apply_payment(row, res.payment, now)
         after = payment_facts(row).state(now)
-        settled = []
-        for entry in audit.unsettled_entries(s, payment_id):
-            done = applied(entry.action, entry.detail or {}, res.payment)
-            message = render("settled_done" if done else "settled_not_done", "ja")
-            audit.mark_settled(s, entry, done, message, now)
-            settled.append((entry.action, done))
+        late = find_late_landings(s, res.payment, now)
+        settled = settle_entries(s, ops, res.payment, began, reliable, now)
         result = _refresh_result(before, after, order_no, payment_id)
         result = with_(
             result,
             request_id=res.request_id,
             state_after=after,
-            details={"before": before.value, "after": after.value, "settled": settled},
+            details={
+                "before": before.value,
+                "after": after.value,
+                "settled": settled,
+                "late": late,
+            },
         )
-        if settled or before != after:
+        if settled or late or before != after:
             row.last_result, row.last_result_at = result.message_ja, now
         return with_(result, audit_id=audit.add_attempt(s, actor.name, result, now, job_id=job_id))
+
+
+def pending_of(ops: Ops, entry: AuditLog) -> Pending:
+    """An unsettled entry as the verdict sees it. A lost answer's deadline was stored with
+    it; a crash's (``intent``) is counted from the intent: the write went out within the
+    client's slot bound, and may land up to the settle delay after that."""
+    recorded = as_utc(entry.created_at)
+    deadline = as_utc(entry.settle_after) or recorded + ops.send_bound + ops.settle_delay
+    return Pending(
+        Action(entry.action),
+        entry.intent_tag,
+        recorded,
+        deadline,
+        (entry.detail or {}).get("new_amount"),
+    )
+
+
+def settle_entries(
+    s, ops: Ops, payment: Payment, began: datetime, reliable: bool, now: datetime
+) -> list[tuple[str, str]]:
+    """Judge every unsettled entry of the payment from this read; [(action, verdict)]."""
+    out = []
+    for entry in audit.unsettled_entries(s, payment.id):
+        finding = judge(pending_of(ops, entry), payment, began, tags_reliable=reliable)
+        if finding.definite:
+            audit.mark_settled(
+                s,
+                entry,
+                finding.verdict is Verdict.DONE,
+                now,
+                reason=finding.reason,
+                paidy_ids=list(finding.entries),
+                amount=finding.amount,
+            )
+        elif finding.verdict is Verdict.PERSON:
+            audit.mark_needs_person(s, entry, finding.reason, now)
+        out.append((entry.action, finding.verdict.value))
+    return out
+
+
+def find_late_landings(s, payment: Payment, now: datetime) -> list[int]:
+    """Match every tagged capture/refund in Paidy's record with the audit entry that sent
+    it. An entry that said "not done" (or failed) is corrected as a late landing; a tag
+    found on more than one entry is a duplicate. Both are flagged for a person. Returns the
+    ids of the corrected entries."""
+    by_tag: dict[str, list[str]] = {}
+    for e in [*payment.captures, *payment.refunds]:
+        if e.intent:
+            by_tag.setdefault(e.intent, []).append(e.id)
+    if not by_tag:
+        return []
+    entries = s.scalars(
+        select(AuditLog).where(
+            AuditLog.intent_tag.in_(list(by_tag)), AuditLog.payment_id == payment.id
+        )
+    )
+    corrected = []
+    for entry in entries:
+        ids = by_tag[entry.intent_tag]
+        if entry.outcome in audit.UNSETTLED:
+            continue  # judged by settle_entries
+        if not audit.was_applied(entry):
+            audit.correct_late(s, entry, ids, now)
+            corrected.append(entry.id)
+        elif len(ids) > 1 and not (entry.detail or {}).get("duplicate"):
+            audit.flag_duplicate(s, entry, ids, now)
+            corrected.append(entry.id)
+    return corrected
+
+
+def due_payments(ops: Ops, limit: int = 200) -> list[str]:
+    """Payments with an unsettled write past its deadline that no person is deciding."""
+    now = ops.now()
+    crash_cutoff = now - ops.send_bound - ops.settle_delay
+    with ops.db.session() as s:
+        return list(
+            s.scalars(
+                select(AuditLog.payment_id)
+                .where(
+                    AuditLog.outcome.in_(audit.UNSETTLED),
+                    AuditLog.needs_review.is_(False),
+                    AuditLog.payment_id.is_not(None),
+                    or_(
+                        AuditLog.settle_after <= now,
+                        (AuditLog.settle_after.is_(None)) & (AuditLog.created_at <= crash_cutoff),
+                    ),
+                )
+                .distinct()
+                .limit(limit)
+            )
+        )
+
+
+def settle_due(ops: Ops) -> list[ActionResult]:
+    """The workers' timer: re-read every payment whose lost write is past its deadline."""
+    return [refresh_payment(ops, SYSTEM, payment_id=pid) for pid in due_payments(ops)]
 
 
 def _refresh_result(before, after, order_no, payment_id) -> ActionResult:

@@ -131,6 +131,18 @@ def load_by_payment_id(
     return s.scalar(q)
 
 
+def is_stale(row: PaidyPayment, payment: Payment) -> bool:
+    """Is this read older than what we already stored? Paidy's captures and refunds only
+    ever grow and a closed payment never reopens: a read missing one we have seen, or
+    authorized after closed, began before that write (a slow or lagging read)."""
+    raw = row.raw_json or {}
+    seen = {e.get("id") for key in ("captures", "refunds") for e in raw.get(key) or []}
+    have = {e.id for e in [*payment.captures, *payment.refunds]}
+    if seen - have:
+        return True
+    return (row.status or "") == "closed" and payment.status == "authorized"
+
+
 def apply_payment(row: PaidyPayment, payment: Payment, now: datetime) -> bool:
     """Store Paidy's answer on our row; bump ``version`` when anything an operator decides on
     moved (status, amounts). Filling in a missing capture id is not such a change."""

@@ -26,10 +26,13 @@ def sync_order_nos(ops: Ops, open_only: bool = False) -> list[int]:
 
 def sync(ops: Ops, actor: Actor, open_only: bool = False, run: bool = True) -> int | None:
     """Create (and by default run) a refresh job; returns its id, or None with nothing to do."""
+    return sync_job(ops, actor, open_only, run)[0]
+
+
+def sync_job(ops: Ops, actor: Actor, open_only: bool = False, run: bool = True):
+    """(job id, its orders, the JobRun or None); (None, [], None) with nothing to do."""
     order_nos = sync_order_nos(ops, open_only)
     if not order_nos:
-        return None
+        return None, [], None
     job_id = create_job(ops, actor, BatchAction.REFRESH, order_nos)
-    if run:
-        run_job(ops, job_id)
-    return job_id
+    return job_id, order_nos, run_job(ops, job_id) if run else None

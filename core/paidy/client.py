@@ -22,6 +22,7 @@ from core.paidy import retry
 from core.paidy.errors import (
     InvalidPaymentId,
     PaidyAPIError,
+    PaidyBadAnswer,
     PaidyUnavailable,
     PaidyUnknownOutcome,
 )
@@ -31,6 +32,8 @@ log = logging.getLogger("core.paidy")
 
 USER_AGENT = "paidy-ops-dashboard/0.1"
 CONNECT_TIMEOUT_S = 5.0
+#: An answer larger than this is not a payment: unreadable (a write's outcome is unknown).
+MAX_ANSWER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +104,14 @@ class PaidyClient:
     # --- the API ------------------------------------------------------------------------------
     def get_payment(self, payment_id: str) -> PaidyResult:
         """A read: retried by the session on connection errors, 429 and 5xx, and here when a
-        2xx body is not a payment (truncated, a proxy's page)."""
+        2xx body is not a payment (truncated, a proxy's page) or cannot be this payment's."""
         path = _payment_path(payment_id)
         for attempt in range(self.read_retries + 1):
             try:
                 return self._call("GET", path)
+            except PaidyBadAnswer:
+                if attempt == self.read_retries:
+                    raise
             except PaidyUnavailable as exc:
                 if exc.reason != "invalid_body" or attempt == self.read_retries:
                     raise
@@ -160,14 +166,22 @@ class PaidyClient:
         session = self._reads if method == "GET" else self._writes
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            with self._slots or nullcontext():
+            with self._slot():
+                # No redirects, ever: a 3xx to a write is an unknown outcome (settled by its
+                # tag), and following one could carry our key to another host.
                 resp = session.request(
                     method,
                     self.api_base + path,
                     data=data,
                     headers=self._headers,
                     timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
                 )
+                try:
+                    content = read_capped(resp)
+                finally:
+                    resp.close()
         except requests.RequestException as exc:
             reason = _transport_reason(exc)
             log.warning("paidy %s %s failed: %s", method, path, reason)
@@ -176,21 +190,64 @@ class PaidyClient:
             raise PaidyUnknownOutcome(method, path, reason) from None
         request_id = resp.headers.get("Request-Id")
         log.info("paidy %s %s -> %s (%s)", method, path, resp.status_code, request_id)
-        return classify_response(method, path, resp.status_code, resp.content, request_id)
+        if content is None:
+            log.warning("paidy %s %s: answer over %s bytes", method, path, MAX_ANSWER_BYTES)
+            return _untrusted(method, path, "too_large", resp.status_code, request_id)
+        return classify_response(method, path, resp.status_code, content, request_id)
+
+    def _slot(self):
+        """One of this process's PAIDY_CONCURRENCY slots; waiting for it is bounded by the
+        request timeout (then nothing was sent: Paidy is 'unavailable', a definite failure)."""
+        if self._slots is None:
+            return nullcontext()
+        if not self._slots.acquire(timeout=self.timeout[1]):
+            raise PaidyUnavailable("no_slot")  # nothing was sent
+        return _Release(self._slots)
+
+
+class _Release:
+    def __init__(self, sem: threading.BoundedSemaphore) -> None:
+        self._sem = sem
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self._sem.release()
+
+
+def read_capped(resp: requests.Response, cap: int | None = None) -> bytes | None:
+    """The body, or None when it is larger than ``cap`` (default MAX_ANSWER_BYTES): an
+    answer that big is not a payment, and is never held in memory whole."""
+    cap = MAX_ANSWER_BYTES if cap is None else cap
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return None
+    chunks, size = [], 0
+    for chunk in resp.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def classify_response(
     method: str, path: str, status: int, content: bytes, request_id: str | None
 ) -> PaidyResult:
-    """Turn an HTTP answer into a result or the right exception (pure; tested directly)."""
+    """Turn an HTTP answer into a result or the right exception (pure; tested directly).
+
+    A 2xx is a success only when its body is a payment that can be the one in ``path``
+    (same id, whole non-negative yen, refunds within their capture); anything else is
+    untrusted: an unknown outcome for a write, :class:`PaidyBadAnswer` for a read."""
     mutating = method != "GET"
+    if 300 <= status < 400:
+        return _untrusted(method, path, "redirect", status, request_id)
     if 200 <= status < 300:
-        payment = _parse_payment(content)
+        payment, problem = _parse_payment(content, _path_payment_id(path))
         if payment is not None:
             return PaidyResult(payment, request_id, status)
-        if mutating:
-            raise PaidyUnknownOutcome(method, path, "invalid_body", status, request_id)
-        raise PaidyUnavailable("invalid_body", status, request_id)
+        return _untrusted(method, path, problem, status, request_id)
     api_error = _parse_error(status, content, request_id)
     if status >= 500 or api_error is None:
         if mutating:
@@ -199,11 +256,33 @@ def classify_response(
     raise api_error
 
 
-def _parse_payment(content: bytes) -> Payment | None:
+def _untrusted(method: str, path: str, reason: str, status: int, request_id: str | None):
+    if method != "GET":
+        raise PaidyUnknownOutcome(method, path, reason, status, request_id)
+    if reason == "invalid_body":
+        raise PaidyUnavailable("invalid_body", status, request_id)
+    raise PaidyBadAnswer(reason, status, request_id)
+
+
+def _parse_payment(content: bytes, expected_id: str | None) -> tuple[Payment | None, str]:
+    """(payment, "") or (None, why): invalid_body when it is not a payment at all,
+    bad_amount when its money fields are not whole non-negative yen, else Payment.problem."""
     try:
-        return Payment.model_validate_json(content)
-    except (ValidationError, ValueError):
-        return None
+        payment = Payment.model_validate_json(content)
+    except ValidationError as exc:
+        money = any(
+            e["loc"] and e["loc"][-1] == "amount" and e["type"] != "missing" for e in exc.errors()
+        )
+        return None, "bad_amount" if money else "invalid_body"
+    except ValueError:
+        return None, "invalid_body"
+    problem = payment.problem(expected_id)
+    return (None, problem) if problem else (payment, "")
+
+
+def _path_payment_id(path: str) -> str | None:
+    parts = path.strip("/").split("/")
+    return parts[1] if len(parts) >= 2 and parts[0] == "payments" else None
 
 
 def _parse_error(status: int, content: bytes, request_id: str | None) -> PaidyAPIError | None:

@@ -5,6 +5,9 @@
   dropped connection, 5xx, a body that is not a payment). It *may* have been applied: the
   caller must re-read the payment and decide; it must never resend blindly.
 - :class:`PaidyUnavailable`: a read (GET) failed after its retries; nothing changed.
+- :class:`PaidyBadAnswer`: a read got an answer that cannot be Paidy's record of the payment
+  asked (another payment's id, negative amounts, refunds above the capture, over 1 MB, a
+  redirect). Nothing from it is stored. (On a write the same is an unknown outcome.)
 - :class:`InvalidPaymentId`: refused before any request (the id would go into a URL).
 """
 
@@ -70,9 +73,63 @@ class PaidyAPIError(PaidyError):
         return self.http_status in (401, 403)
 
 
+#: Why an answer was not trusted (reason code -> ja, en). Shared by PaidyBadAnswer and
+#: PaidyUnknownOutcome so the operator reads the same words for the same problem.
+REASONS: dict[str, tuple[str, str]] = {
+    "timeout": ("時間内に応答がありませんでした", "no answer in time"),
+    "connection": ("接続が切れました", "the connection was lost"),
+    "no_slot": (
+        "同時接続数の上限で待ちきれませんでした(未送信)",
+        "no free connection slot (not sent)",
+    ),
+    "server_error": ("Paidy側のエラー", "a server error at Paidy"),
+    "invalid_body": ("応答が決済データではありません", "the answer is not a payment"),
+    "too_large": ("応答が大きすぎます(1MB超)", "the answer is larger than 1 MB"),
+    "redirect": ("リダイレクト応答(追従しません)", "a redirect (never followed)"),
+    "wrong_payment": ("別の決済の記録が返されました", "the answer is another payment's record"),
+    "bad_amount": (
+        "金額が不正です(負の値または整数以外)",
+        "an amount is negative or not whole yen",
+    ),
+    "refund_over_capture": (
+        "払い戻し額が売上確定額を超えています",
+        "the refunds exceed the capture",
+    ),
+    "foreign_capture": (
+        "この決済に属さない売上確定IDを含みます",
+        "a refund names a capture of another payment",
+    ),
+}
+
+
+def reason_text(reason: str, lang: str = "ja") -> str:
+    ja, en = REASONS.get(reason, (reason, reason))
+    return ja if lang == "ja" else en
+
+
+class PaidyBadAnswer(PaidyError):
+    """A read's answer that cannot be trusted: nothing from it is stored."""
+
+    def __init__(self, reason: str, http_status: int | None = None, request_id: str | None = None):
+        self.reason, self.http_status, self.request_id = reason, http_status, request_id
+        super().__init__(f"untrustworthy answer from Paidy: {reason}")
+
+    def message(self, lang: str = "ja") -> str:
+        if lang == "ja":
+            return (
+                f"Paidyの応答を信頼できないため保存しませんでした({reason_text(self.reason, 'ja')})。"
+                "しばらくしてから状態確認を行ってください。"
+            )
+        return (
+            f"Paidy's answer was not trusted and nothing was stored ({reason_text(self.reason, 'en')})."
+            " Refresh again later."
+        )
+
+
 class PaidyUnknownOutcome(PaidyError):
-    """A POST/PUT whose result we could not read. ``reason``: timeout | connection |
-    server_error | invalid_body."""
+    """A POST/PUT whose result we could not read or trust. ``reason``: a key of
+    :data:`REASONS` (timeout, connection, server_error, invalid_body, too_large, redirect,
+    wrong_payment, bad_amount, ...)."""
 
     def __init__(
         self,
@@ -91,8 +148,8 @@ class PaidyUnknownOutcome(PaidyError):
 
     def message(self, lang: str = "ja") -> str:
         if lang == "ja":
-            return f"Paidyからの応答を確認できませんでした({self.reason})。処理結果は状態確認で確定します。"
-        return f"Paidy's answer could not be read ({self.reason}); a status refresh settles the outcome."
+            return f"Paidyからの応答を確認できませんでした({reason_text(self.reason, 'ja')})。処理結果は状態確認で確定します。"
+        return f"Paidy's answer could not be read ({reason_text(self.reason, 'en')}); a status refresh settles the outcome."
 
 
 class PaidyUnavailable(PaidyError):
@@ -102,7 +159,7 @@ class PaidyUnavailable(PaidyError):
 
     def message(self, lang: str = "ja") -> str:
         if lang == "ja":
-            return (
-                f"Paidyに接続できませんでした({self.reason})。しばらくしてから再度お試しください。"
-            )
-        return f"Could not reach Paidy ({self.reason}). Please try again shortly."
+            return f"Paidyに接続できませんでした({reason_text(self.reason, 'ja')})。しばらくしてから再度お試しください。"
+        return (
+            f"Could not reach Paidy ({reason_text(self.reason, 'en')}). Please try again shortly."
+        )

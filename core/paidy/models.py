@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from core.domain.states import PaymentSnapshot
 from core.timeutil import as_utc
 
 PAYMENT_ID_RE = re.compile(r"^pay_[A-Za-z0-9_-]+$")
+#: Paidy's money fields: whole yen, never negative (a string, a float or -100000 is refused)
+Yen = Annotated[StrictInt, Field(ge=0)]
+#: the metadata key that tags a capture or refund with the intent that sent it
+INTENT_KEY = "ops_intent"
 
 
 def is_payment_id(value: object) -> bool:
@@ -60,27 +64,35 @@ class ShippingAddress(PaidyModel):
 class Capture(PaidyModel):
     id: str
     created_at: datetime | None = None
-    amount: int = 0
+    amount: Yen = 0
     tax: int | None = None
     shipping: int | None = None
     items: list[OrderItem] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def intent(self) -> str | None:
+        return intent_of(self.metadata)
 
 
 class Refund(PaidyModel):
     id: str
     created_at: datetime | None = None
     capture_id: str | None = None
-    amount: int = 0
+    amount: Yen = 0
     reason: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def intent(self) -> str | None:
+        return intent_of(self.metadata)
 
 
 class Payment(PaidyModel):
     id: str
     created_at: datetime | None = None
     expires_at: datetime | None = None
-    amount: int
+    amount: Yen
     currency: str = "JPY"
     description: str | None = None
     store_name: str | None = None
@@ -124,6 +136,30 @@ class Payment(PaidyModel):
             refunded=self.refunded_amount,
             expires_at=self.expires_at,
         )
+
+    def problem(self, expected_id: str | None = None) -> str | None:
+        """Why this answer cannot be Paidy's record of ``expected_id`` (None: it can).
+        Codes: wrong_payment, refund_over_capture, foreign_capture."""
+        if expected_id is not None and self.id != expected_id:
+            return "wrong_payment"
+        capture_ids = {c.id for c in self.captures}
+        per_capture: dict[str | None, int] = {}
+        for r in self.refunds:
+            if r.capture_id is not None and r.capture_id not in capture_ids:
+                return "foreign_capture"
+            per_capture[r.capture_id] = per_capture.get(r.capture_id, 0) + r.amount
+        if self.refunded_amount > self.captured_amount:
+            return "refund_over_capture"
+        by_id = {c.id: c.amount for c in self.captures}
+        if any(cid in by_id and total > by_id[cid] for cid, total in per_capture.items()):
+            return "refund_over_capture"
+        return None
+
+
+def intent_of(metadata: dict[str, Any] | None) -> str | None:
+    """Our intent tag in a capture's or refund's metadata, if any."""
+    value = (metadata or {}).get(INTENT_KEY)
+    return value if isinstance(value, str) and value else None
 
 
 class ErrorDetail(PaidyModel):

@@ -236,9 +236,16 @@ class AuditLog(Base):
     job_id: Mapped[int | None] = mapped_column(Integer)
     finished_at: Mapped[datetime | None]
     detail: Mapped[dict[str, Any] | None]
+    # 0003: the tag sent in a capture's/refund's metadata; the moment from which a read that
+    # shows no tag proves "not done"; a person must look at it (late, duplicate, undecidable)
+    intent_tag: Mapped[str | None] = mapped_column(String(64))
+    settle_after: Mapped[datetime | None]
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_audit_log_payment_id_created_at", "payment_id", "created_at"),
+        Index("ix_audit_log_intent_tag", "intent_tag"),
+        Index("ix_audit_log_needs_review", "needs_review"),
         Index("ix_audit_log_created_at", "created_at"),
         Index("ix_audit_log_outcome", "outcome"),
         Index("ix_audit_log_order_id_created_at", "order_id", "created_at"),
@@ -322,6 +329,16 @@ class CsvColumnSet(Base):
     columns: Mapped[list[str]]
     created_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = _now_column()
+
+
+class AppFlag(Base):
+    """A small system fact that outlives processes (e.g. Paidy did not echo our tags)."""
+
+    __tablename__ = "app_flags"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime | None]
 
 
 class User(Base):

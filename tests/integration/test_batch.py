@@ -12,7 +12,7 @@ from core.operations import batch, payments
 from core.operations.batch import BatchAction
 from core.operations.sync import sync
 from core.storage.models import AuditLog, BatchItem, PaidyPayment
-from tests.fixtures_ops import OPERATOR
+from tests.fixtures_ops import OPERATOR, past_deadline
 
 
 def _orders(world, n, state="authorized", **kw):
@@ -81,7 +81,9 @@ def test_batch_of_200_with_faults_finishes_every_row_definitely(ops, world):
         )
     assert "pending" not in statuses and "running" not in statuses
     assert sum(statuses.values()) == 200
-    # settle anything unknown, then our record and Paidy's agree and nothing was captured twice
+    # settle anything unknown (a sync past the settle deadline), then our record and Paidy's
+    # agree and nothing was captured twice
+    past_deadline(ops)
     sync(ops, OPERATOR)
     remote_captured = 0
     with ops.db.session() as s:

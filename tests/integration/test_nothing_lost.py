@@ -29,7 +29,7 @@ from core.operations.batch import BatchAction
 from core.operations.results import Outcome
 from core.operations.sync import sync
 from core.storage.models import AuditLog, BatchItem, PaidyPayment
-from tests.fixtures_ops import OPERATOR, make_ops
+from tests.fixtures_ops import OPERATOR, make_ops, past_deadline
 from tests.secrets import WORKER_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +78,7 @@ def test_fault_storm_then_sync_leaves_everything_agreeing(ops, world):
         attempts += 1
     injected = sum(world.stats()["faults_injected"].values())
     world.faults(fault_rate=0)
+    past_deadline(ops)  # lost answers are judged by a read that began past their deadline
     sync(ops, OPERATOR)
     totals = assert_agree(ops, world)
     with ops.db.session() as s:
@@ -215,6 +216,7 @@ def test_worker_process_killed_mid_batch_resumes_without_repeats(db, sandbox, wo
     assert left > 0, "the kill happened mid-batch"
     rescuer = make_ops(db, sandbox.url)
     rescuer.lock_ttl = timedelta(0)  # the dead worker's claims and locks are stale now
+    past_deadline(rescuer)  # and its calls in flight can no longer land
     batch.recover_stale(rescuer)
     batch.run_job(rescuer, job, concurrency=4)
     prog = batch.progress(rescuer, job)

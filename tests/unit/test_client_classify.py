@@ -38,7 +38,7 @@ ENV = json.dumps(
 
 
 def test_2xx_payment_is_success_and_tolerates_unknown_fields():
-    r = classify_response("POST", "/payments/p/captures", 200, BODY, "req_1")
+    r = classify_response("POST", f"/payments/{PAYMENT['id']}/captures", 200, BODY, "req_1")
     assert r.payment.id == PAYMENT["id"] and r.request_id == "req_1"
 
 

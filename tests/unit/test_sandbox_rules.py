@@ -377,5 +377,21 @@ def test_fault_settings_are_validated(changes):
 
 def test_which_faults_apply_the_change():
     applied = {kind for kind in faults.KINDS if faults.is_applied(kind)}
-    assert applied == {"applied_timeout", "applied_500", "applied_drop", "truncated"}
+    assert applied == {
+        "applied_timeout",
+        "applied_500",
+        "applied_drop",
+        "truncated",
+        "wrong_payment",
+        "negative_amount",
+        "huge_body",
+    }
     assert faults.is_applied(None)
+    # applied later, never now; and a random pick keeps the classic kinds only by default
+    assert not faults.is_applied("apply_late") and "apply_late" in faults.LATE
+    assert set(faults.default_mix()) == set(faults.CLASSIC)
+
+
+def test_read_only_and_write_only_kinds():
+    assert not faults.applies_to("apply_late", "GET") and faults.applies_to("apply_late", "POST")
+    assert faults.applies_to("stale_read", "GET") and not faults.applies_to("stale_read", "PUT")

@@ -10,7 +10,8 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field
 
-# kind -> is the change applied before the response goes wrong?
+# kind -> is the change applied before the response goes wrong? ("apply_late" is applied
+# *after* the client gave up: see LATE; "stale_read"/"wrong_payment" matter for reads too)
 KINDS: dict[str, bool] = {
     "error_500": False,  # JSON 500 service.exception
     "html_502": False,  # an HTML "502 Bad Gateway" page from the proxy
@@ -20,16 +21,42 @@ KINDS: dict[str, bool] = {
     "applied_500": True,  # apply, then answer JSON 500
     "applied_drop": True,  # apply, then close the socket at once
     "truncated": True,  # apply, then answer with half of the JSON body
+    "apply_late": False,  # hold, drop; the write is applied apply_late_s after the drop
+    "stale_read": False,  # a GET answers the payment as it was before its last write
+    "wrong_payment": True,  # apply, then answer with another payment's record
+    "redirect": False,  # answer 307 to redirect_location (default: the same URL again)
+    "negative_amount": True,  # apply, then answer with an amount of -100,000 yen
+    "huge_body": True,  # apply, then answer a valid payment padded to huge_body_bytes
 }
+#: kinds that change nothing now but schedule the write for later
+LATE = frozenset({"apply_late"})
+#: kinds only in effect on writes / only on reads (a random pick skips the others; the
+#: classic applied_* kinds act on a read as their not-applied twins, as they always did)
+WRITE_ONLY = frozenset({"apply_late"})
+READ_ONLY = frozenset({"stale_read"})
 
 
 def is_applied(kind: str | None) -> bool:
-    """True when a request with this fault (or none) still changes the payment."""
+    """True when a request with this fault (or none) still changes the payment now."""
     return kind is None or KINDS[kind]
 
 
+#: the random mix by default: the classic kinds only (benchmarks and the demo's fault rate
+#: keep their meaning); the answer-tampering kinds are queued on purpose by tests
+CLASSIC = (
+    "error_500",
+    "html_502",
+    "timeout",
+    "rate_limited",
+    "applied_timeout",
+    "applied_500",
+    "applied_drop",
+    "truncated",
+)
+
+
 def default_mix() -> dict[str, float]:
-    return dict.fromkeys(KINDS, 1.0)
+    return dict.fromkeys(CLASSIC, 1.0)
 
 
 @dataclass
@@ -38,6 +65,9 @@ class FaultConfig:
     jitter_ms: float = 0
     fault_rate: float = 0.0
     timeout_hold_s: float = 5.0
+    apply_late_s: float = 0.0  # apply_late: seconds after the drop (see /_sandbox/late)
+    redirect_location: str = ""  # redirect: where to; "" = the same URL on this server
+    huge_body_bytes: int = 2_000_000  # huge_body: the answer's size
     mix: dict[str, float] = field(default_factory=default_mix)
     next: list[dict] = field(default_factory=list)
 
@@ -47,6 +77,12 @@ def _number(value: object, key: str, upper: float | None = None) -> float:
         raise ValueError(f"{key} must be a number >= 0")
     if upper is not None and value > upper:
         raise ValueError(f"{key} must be <= {upper}")
+    return value
+
+
+def _text(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a string")
     return value
 
 
@@ -76,6 +112,9 @@ PARSERS = {
     "jitter_ms": lambda v: _number(v, "jitter_ms"),
     "fault_rate": lambda v: _number(v, "fault_rate", 1.0),
     "timeout_hold_s": lambda v: _number(v, "timeout_hold_s"),
+    "apply_late_s": lambda v: _number(v, "apply_late_s"),
+    "redirect_location": lambda v: _text(v, "redirect_location"),
+    "huge_body_bytes": lambda v: int(_number(v, "huge_body_bytes", 500_000_000)),
     "mix": _mix,
     "next": _next,
 }
@@ -96,11 +135,17 @@ def matches(entry: dict, method: str, path: str) -> bool:
     )
 
 
-def pick_random(rng: random.Random, config: FaultConfig) -> str | None:
+def applies_to(kind: str, method: str) -> bool:
+    """Whether a fault kind means anything for this method (a read is never 'applied')."""
+    read = method.upper() == "GET"
+    return not (read and kind in WRITE_ONLY) and not (not read and kind in READ_ONLY)
+
+
+def pick_random(rng: random.Random, config: FaultConfig, method: str = "POST") -> str | None:
     """A kind from the mix with chance fault_rate, else None."""
     if config.fault_rate <= 0 or rng.random() >= config.fault_rate:
         return None
-    kinds = [kind for kind, weight in config.mix.items() if weight > 0]
+    kinds = [k for k, weight in config.mix.items() if weight > 0 and applies_to(k, method)]
     if not kinds:
         return None
     return rng.choices(kinds, weights=[config.mix[kind] for kind in kinds])[0]
@@ -138,6 +183,10 @@ class Faults:
     def timeout_hold_s(self) -> float:
         return self._config.timeout_hold_s
 
+    def setting(self, key: str):
+        with self._lock:
+            return getattr(self._config, key)
+
     def delay_s(self) -> float:
         """This request's latency: latency_ms plus up to jitter_ms, in seconds."""
         with self._lock:
@@ -151,4 +200,4 @@ class Faults:
             for index, entry in enumerate(self._config.next):
                 if matches(entry, method, path):
                     return self._config.next.pop(index)["kind"]
-            return pick_random(self._rng, self._config)
+            return pick_random(self._rng, self._config, method)

@@ -25,6 +25,7 @@ from .store import DuplicatePayment, PaymentStore
 JSON = "application/json"
 AUTH = re.compile(r"^Bearer sk_(test|live)_\S+$", re.IGNORECASE)
 PAYMENT_PATH = re.compile(r"^/payments/([^/]+)(?:/(captures|refunds|close))?/?$")
+SCREEN_PATH = re.compile(r"^/_sandbox/payments/([^/]+)/(captures|refunds|close)/?$")
 LIST_LIMIT_MAX = 1000
 HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -48,6 +49,7 @@ ACTIONS: dict[tuple[str, str | None], tuple[Callable, str]] = {
     ("POST", "close"): (rules.close, "closes_applied"),
 }
 APPLIED_COUNTERS = ("captures_applied", "refunds_applied", "closes_applied", "updates_applied")
+TAMPERED_AMOUNT = -100_000  # what a negative_amount fault puts into the answer
 
 
 @dataclass
@@ -119,6 +121,8 @@ class Stats:
                 "requests": sum(self._routes.values()),
                 "by_route": dict(self._routes),
                 **{name: self._applied[name] for name in APPLIED_COUNTERS},
+                "late_applied": self._applied["late_applied"],
+                "screen_actions": self._applied["screen_actions"],
                 "faults_injected": dict(self._faults),
             }
 
@@ -146,9 +150,13 @@ class Sandbox:
         self.ids = IdMaker(config.seed, salt=self.store.count())
         self.stats = Stats()
         self.stopping = threading.Event()
+        self.history = History()
+        self.late = LateWrites(self)
 
     def reset(self) -> None:
         """Delete all payments, clear faults, real time again, zero stats, re-seed ids."""
+        self.late.cancel_all()
+        self.history.clear()
         self.store.clear()
         self.faults.reset()
         self.clock.reset()
@@ -157,6 +165,74 @@ class Sandbox:
 
     def context(self, original_amount: int = 0) -> Context:
         return Context(self.clock.now(), self.ids.make, original_amount)
+
+
+class History:
+    """Each payment as it was before its last write (what a stale_read answers)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._before: dict[str, dict] = {}
+
+    def remember(self, payment: dict) -> None:
+        with self._lock:
+            self._before[payment["id"]] = payment
+
+    def before(self, payment_id: str) -> dict | None:
+        with self._lock:
+            return self._before.get(payment_id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._before.clear()
+
+
+class LateWrites:
+    """Writes whose request "reached Paidy" after the client gave up (apply_late): applied
+    on a timer, or all at once by POST /_sandbox/late (deterministic tests)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        self._lock = threading.Lock()
+        self._pending: dict[int, tuple[threading.Timer, Request]] = {}
+        self._n = 0
+
+    def schedule(self, request: Request, after_s: float) -> None:
+        with self._lock:
+            self._n += 1
+            key = self._n
+            timer = threading.Timer(after_s, self._apply, args=(key,))
+            timer.daemon = True
+            self._pending[key] = (timer, request)
+        timer.start()
+
+    def _apply(self, key: int) -> Reply | None:
+        with self._lock:
+            entry = self._pending.pop(key, None)
+        if entry is None or self._sandbox.stopping.is_set():
+            return None
+        reply = guarded(self._sandbox, lambda: payment_api(self._sandbox, entry[1]))
+        if reply.status == 200:
+            self._sandbox.stats.applied("late_applied")
+        return reply
+
+    def flush(self) -> list[int]:
+        """Apply every pending late write now; their HTTP statuses."""
+        with self._lock:
+            keys = sorted(self._pending)
+            for key in keys:
+                self._pending[key][0].cancel()
+        return [r.status for k in keys if (r := self._apply(k)) is not None]
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            for timer, _ in self._pending.values():
+                timer.cancel()
+            self._pending.clear()
 
 
 # ---------------------------------------------------------------- requests and replies
@@ -268,10 +344,13 @@ def apply_action(sandbox: Sandbox, request: Request, payment_id: str, tail: str 
     rule, counter = action
     body = request.json()
     now = sandbox.clock.now()
-    payment = sandbox.store.mutate(
-        payment_id,
-        lambda payment, original: rule(payment, body, Context(now, sandbox.ids.make, original)),
-    )
+
+    def change(payment: dict, original: int) -> dict:
+        changed = rule(payment, body, Context(now, sandbox.ids.make, original))
+        sandbox.history.remember(payment)
+        return changed
+
+    payment = sandbox.store.mutate(payment_id, change)
     if payment is not None:
         sandbox.stats.applied(counter)
     return payment
@@ -284,13 +363,64 @@ def serve_payment_api(sandbox: Sandbox, request: Request) -> Reply:
     if delay > 0 and sandbox.stopping.wait(delay):
         return Reply(drop=True)  # stopped while waiting: the store may be closed
     kind = sandbox.faults.decide(request.method, request.path)
+    if kind is not None and not faults.applies_to(kind, request.method):
+        kind = None
     if kind is not None:
         sandbox.stats.fault(kind)
     hold_s = sandbox.faults.timeout_hold_s
+    if kind in faults.LATE:
+        sandbox.late.schedule(request, hold_s + sandbox.faults.setting("apply_late_s"))
+        return Reply(hold_s=hold_s, drop=True)
+    if kind == "stale_read":
+        return guarded(sandbox, lambda: stale_answer(sandbox, request))
+    if kind == "redirect":
+        location = sandbox.faults.setting("redirect_location")
+        host = request.headers.get("host", "127.0.0.1")
+        return Reply(307, b"", headers={"Location": location or f"http://{host}{request.path}"})
     if not faults.is_applied(kind):
         return fault_reply(kind, Reply(), hold_s)
     reply = guarded(sandbox, lambda: payment_api(sandbox, request))
-    return reply if kind is None else fault_reply(kind, reply, hold_s)
+    if kind is None or (kind in TAMPERING and reply.status != 200):
+        return reply
+    if kind in TAMPERING:
+        return TAMPERING[kind](sandbox, json.loads(reply.body))
+    return fault_reply(kind, reply, hold_s)
+
+
+def stale_answer(sandbox: Sandbox, request: Request) -> Reply:
+    """The payment as it was before its last write (a read that began before it)."""
+    reply = payment_api(sandbox, request)
+    if reply.status != 200:
+        return reply
+    before = sandbox.history.before(json.loads(reply.body)["id"])
+    return reply if before is None else json_reply(before)
+
+
+def _wrong_payment(sandbox: Sandbox, payment: dict) -> Reply:
+    others = [p for p in sandbox.store.page(2, 0) if p["id"] != payment["id"]]
+    other = others[0] if others else {**payment, "id": "pay_" + "Z" * 16}
+    return json_reply(other)
+
+
+def _negative_amount(sandbox: Sandbox, payment: dict) -> Reply:
+    for key in ("refunds", "captures"):
+        if payment.get(key):
+            payment[key][-1] = {**payment[key][-1], "amount": TAMPERED_AMOUNT}
+            return json_reply(payment)
+    return json_reply({**payment, "amount": TAMPERED_AMOUNT})
+
+
+def _huge_body(sandbox: Sandbox, payment: dict) -> Reply:
+    size = sandbox.faults.setting("huge_body_bytes")
+    return json_reply({**payment, "padding": "x" * size})
+
+
+#: faults that apply the write, then tamper with the answer
+TAMPERING: dict[str, Callable[[Sandbox, dict], Reply]] = {
+    "wrong_payment": _wrong_payment,
+    "negative_amount": _negative_amount,
+    "huge_body": _huge_body,
+}
 
 
 # ---------------------------------------------------------------- control endpoints
@@ -399,6 +529,33 @@ def control_stats(sandbox: Sandbox, request: Request) -> Reply:
     return json_reply(sandbox.stats.snapshot())
 
 
+def control_late(sandbox: Sandbox, request: Request) -> Reply:
+    """GET: how many late writes wait; POST: apply them all now."""
+    if request.method == "GET":
+        return json_reply({"pending": sandbox.late.pending()})
+    return json_reply({"applied": sandbox.late.flush()})
+
+
+def control_screen(sandbox: Sandbox, request: Request, payment_id: str, tail: str) -> Reply:
+    """An action taken on Paidy's own merchant screens: no auth, no faults, no latency, no
+    metadata of ours; counted apart from the API's *_applied counters."""
+    payment_id = rules.check_payment_id(unquote(payment_id))
+    body = request.json()
+    rule, _ = ACTIONS[("POST", tail)]
+    now = sandbox.clock.now()
+
+    def change(payment: dict, original: int) -> dict:
+        changed = rule(payment, body, Context(now, sandbox.ids.make, original))
+        sandbox.history.remember(payment)
+        return changed
+
+    payment = sandbox.store.mutate(payment_id, change)
+    if payment is None:
+        raise not_found(f"Payment {payment_id} does not exist")
+    sandbox.stats.applied("screen_actions")
+    return json_reply(payment)
+
+
 CONTROL: dict[tuple[str, str], Callable[[Sandbox, Request], Reply]] = {
     ("POST", "/_sandbox/payments"): control_create,
     ("POST", "/_sandbox/payments/bulk"): control_bulk,
@@ -409,6 +566,8 @@ CONTROL: dict[tuple[str, str], Callable[[Sandbox, Request], Reply]] = {
     ("POST", "/_sandbox/faults"): control_faults,
     ("POST", "/_sandbox/reset"): control_reset,
     ("GET", "/_sandbox/stats"): control_stats,
+    ("GET", "/_sandbox/late"): control_late,
+    ("POST", "/_sandbox/late"): control_late,
 }
 
 
@@ -430,6 +589,9 @@ def guarded(sandbox: Sandbox, answer: Callable[[], Reply]) -> Reply:
 def dispatch(sandbox: Sandbox, request: Request) -> Reply:
     if request.path == "/payments" or request.path.startswith("/payments/"):
         return serve_payment_api(sandbox, request)
+    screen = SCREEN_PATH.match(request.path) if request.method == "POST" else None
+    if screen:
+        return guarded(sandbox, lambda: control_screen(sandbox, request, screen[1], screen[2]))
     control = CONTROL.get((request.method, request.path.rstrip("/")))
     if control is None:
         return guarded(sandbox, lambda: _no_route(request))
@@ -566,6 +728,7 @@ class RunningSandbox:
         if self.sandbox.stopping.is_set():
             return
         self.sandbox.stopping.set()
+        self.sandbox.late.cancel_all()
         self._server.shutdown()
         self._server.cut_open_connections()
         self._server.server_close()
