@@ -180,7 +180,7 @@ def test_two_processes_racing_on_one_payment_make_one_call(cli_env, world):
 
 
 def test_demo_creates_orders_in_the_sandbox(cli_env, capsys, world):
-    code, out, _ = run(capsys, "demo", "--orders", "25", "--seed", "3")
+    code, _out, _ = run(capsys, "demo", "--orders", "25", "--seed", "3")
     assert code == 0
     from sqlalchemy import func
 
