@@ -56,6 +56,7 @@ class Metrics:
     refunded_month_count: int = 0
     discrepancies: int = 0
     unsettled: int = 0
+    needs_review: int = 0
     failed_today: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -116,11 +117,13 @@ def metrics(db: Database, now: datetime) -> Metrics:
             )
         )
     )
+    review_q = select(func.count()).select_from(AT).where(AT.c.needs_review.is_(True))
     with db.engine.connect() as conn:
         p = [int(v or 0) for v in conn.execute(pay_q).one()]
         disc = int(conn.execute(disc_q).scalar_one() or 0)
         a = [int(v or 0) for v in conn.execute(audit_q).one()]
         unsettled = int(conn.execute(unsettled_q).scalar_one() or 0)
+        review = int(conn.execute(review_q).scalar_one() or 0)
     return Metrics(
         open_count=p[0],
         open_amount=p[1],
@@ -139,7 +142,62 @@ def metrics(db: Database, now: datetime) -> Metrics:
         failed_today=a[8],
         discrepancies=disc,
         unsettled=unsettled,
+        needs_review=review,
     )
+
+
+# ------------------------------------------------------------ writes that need attention
+ATTENTION_COLUMNS = [
+    "id",
+    "created_at",
+    "actor",
+    "action",
+    "order_no",
+    "payment_id",
+    "amount",
+    "outcome",
+    "message",
+    "code",
+    "settle_after",
+    "needs_review",
+]
+
+
+def attention(db: Database, limit: int = 100) -> pd.DataFrame:
+    """Writes a person must look at (``needs_review``: late landings, duplicates, writes the
+    rules cannot decide) and writes still being checked (unsettled, with the moment their
+    outcome becomes definite), newest first."""
+    q = (
+        select(
+            AT.c.id,
+            AT.c.created_at,
+            AT.c.actor,
+            AT.c.action,
+            AT.c.order_no,
+            AT.c.payment_id,
+            AT.c.amount,
+            AT.c.outcome,
+            AT.c.message,
+            AT.c.detail,
+            AT.c.settle_after,
+            AT.c.needs_review,
+        )
+        .where(or_(AT.c.needs_review.is_(True), AT.c.outcome.in_(UNSETTLED)))
+        .order_by(AT.c.id.desc())
+        .limit(limit)
+    )
+    with db.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    data = [
+        {
+            **{k: getattr(r, k) for k in ATTENTION_COLUMNS if k not in ("code",)},
+            "code": (r.detail or {}).get("code", ""),
+            "created_at": as_utc(r.created_at),
+            "settle_after": as_utc(r.settle_after),
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(data, columns=ATTENTION_COLUMNS)
 
 
 def expiring_soon(db: Database, now: datetime, limit: int = 20) -> pd.DataFrame:

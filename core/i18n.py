@@ -89,8 +89,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "common.paidy_code": ("Paidyコード: {value}", "Paidy code: {value}"),
     "common.paidy_reference": ("Paidyリファレンス: {value}", "Paidy reference: {value}"),
     "common.unknown_hint": (
-        "処理結果が未確定です。「状態確認(ステータス)」で確定してください。",
-        "The outcome is not known yet. Use 'Refresh status' to settle it.",
+        "結果が確定するまで、この決済の売上確定・払い戻し・クローズはできません。確定すると画面とダッシュボードに表示されます。",
+        "Until the outcome is definite, no capture, refund or close runs on this payment. The dashboard shows it once it is.",
     ),
     "common.yes": ("はい", "Yes"),
     "common.no": ("いいえ", "No"),
@@ -505,6 +505,37 @@ CATALOG: dict[str, tuple[str, str]] = {
         "Saving column sets (core.export) is not available yet.",
     ),
     "settings.admin_only": ("この操作は管理者のみ可能です。", "Only administrators can do this."),
+    # --- money in time: writes being checked, late landings, decisions by a person ---------
+    "outcome.late": ("遅延反映", "Applied late"),
+    "action.review": ("確認", "Review"),
+    "dash.needs_review": ("要確認", "Needs a person"),
+    "dash.needs_review_help": (
+        "確定後に遅れてPaidyで処理された操作、二重に記録された操作、自動では判断できない操作です。",
+        "Writes applied late after they were concluded not done, recorded twice, or not decidable automatically.",
+    ),
+    "dash.attention_title": (
+        "確認が必要な処理・確認中の処理",
+        "Writes to check, and writes being checked",
+    ),
+    "dash.attention_none": ("確認が必要な処理はありません。", "Nothing needs checking."),
+    "dash.definite_at": ("確定予定", "Definite after"),
+    "dash.tags_unreliable": (
+        "Paidyが操作タグ(metadata)を返さないことを検出しました({at})。応答が失われた処理は自動で「未処理」と判断せず、担当者の判断を待ちます。",
+        "Paidy was seen not echoing our intent tag (metadata) ({at}). Lost answers are no longer concluded 'not done' automatically: a person decides.",
+    ),
+    "review.pick": ("確認する処理", "Entry to check"),
+    "review.paidy_record": (
+        "Paidyの記録(売上確定・払い戻し)",
+        "Paidy's record (captures and refunds)",
+    ),
+    "review.ours": ("この処理のタグ", "This write's tag"),
+    "review.note": ("確認内容・対応メモ", "What you checked / did"),
+    "review.mark_reviewed": ("確認済みにする", "Mark as reviewed"),
+    "review.resolve_done": ("処理済みと判断する", "Decide: it was done"),
+    "review.resolve_not_done": ("未処理と判断する", "Decide: it was not done"),
+    "review.done": ("記録しました。", "Recorded."),
+    "col.tag": ("タグ", "Tag"),
+    "col.definite_at": ("確定予定", "Definite after"),
 }
 
 

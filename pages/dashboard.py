@@ -6,8 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core import dashboard as dq
+from core.operations import review
 from core.operations.batch import BatchAction
+from core.operations.flags import TAGS_UNRELIABLE, get_flag
 from core.roles import Permission
+from core.timeutil import fmt_jst_seconds
 from pages import _ui
 from pages._ui import t
 
@@ -28,7 +31,10 @@ def tiles(m: dq.Metrics) -> None:
     cells[7].metric(
         t("dash.unsettled"),
         t("common.count", count=m.unsettled),
-        help=t("dash.unsettled_help"),
+        t("dash.needs_review") + " " + t("common.count", count=m.needs_review),
+        delta_color="inverse" if m.needs_review else "off",
+        delta_arrow="off",
+        help=t("dash.unsettled_help") + " " + t("dash.needs_review_help"),
         border=True,
     )
     st.caption(t("dash.today_note"))
@@ -109,6 +115,73 @@ def recent(ctx: _ui.PageContext) -> None:
     )
 
 
+def attention(ctx: _ui.PageContext) -> None:
+    """Late landings, duplicates and undecidable writes (a person decides), and writes whose
+    outcome is being checked (with the moment it becomes definite)."""
+    flag = get_flag(ctx.db, TAGS_UNRELIABLE)
+    if flag:
+        st.warning(t("dash.tags_unreliable", at=str(flag.get("at", ""))), icon=":material/warning:")
+    frame = dq.attention(ctx.db)
+    if frame.empty:
+        return
+    st.subheader(t("dash.attention_title"))
+    view = frame.assign(
+        at=_ui.jst_frame_col(frame["created_at"]),
+        definite=frame["settle_after"].map(lambda v: fmt_jst_seconds(v) if v is not None else ""),
+        action_label=frame["action"].map(lambda a: t(f"action.{a}")),
+        outcome_label=frame["outcome"].map(lambda o: t(f"outcome.{o}")),
+    )
+    st.dataframe(
+        view[["at", "order_no", "action_label", "amount", "outcome_label", "definite", "message"]],
+        hide_index=True,
+        column_config={
+            "at": st.column_config.TextColumn(t("col.created_at")),
+            "order_no": st.column_config.NumberColumn(t("col.order_no"), format="%d"),
+            "action_label": st.column_config.TextColumn(t("col.action")),
+            "amount": st.column_config.NumberColumn(t("col.amount"), format="localized"),
+            "outcome_label": st.column_config.TextColumn(t("col.outcome")),
+            "definite": st.column_config.TextColumn(t("col.definite_at")),
+            "message": st.column_config.TextColumn(t("col.message")),
+        },
+        key="dash_attention",
+    )
+    flagged = frame[frame["needs_review"].astype(bool)]
+    if flagged.empty or not ctx.can(Permission.ACT):
+        return
+    review_one(ctx, flagged)
+
+
+def review_one(ctx: _ui.PageContext, flagged) -> None:
+    ids = [int(i) for i in flagged["id"]]
+    labels = {
+        int(r.id): f"#{int(r.id)} {t('col.order_no')} {r.order_no} {t(f'action.{r.action}')}"
+        for r in flagged.itertuples()
+    }
+    picked = st.selectbox(t("review.pick"), ids, format_func=labels.get, key="review_pick")
+    row = flagged[flagged["id"] == picked].iloc[0]
+    if row["payment_id"]:
+        entries = review.paidy_entries(ctx.db, row["payment_id"])
+        st.caption(t("review.paidy_record"))
+        st.dataframe(entries, hide_index=True, key="review_entries")
+    note = st.text_input(t("review.note"), key="review_note", max_chars=500)
+    unsettled = row["outcome"] in ("intent", "unknown")
+    cols = st.columns(2 if unsettled else 1)
+    with _ui.guard():
+        if unsettled:
+            if cols[0].button(t("review.resolve_done"), key="review_done"):
+                review.resolve(ctx.ops, ctx.actor, int(picked), True, note)
+                st.toast(t("review.done"))
+                st.rerun()
+            if cols[1].button(t("review.resolve_not_done"), key="review_not_done"):
+                review.resolve(ctx.ops, ctx.actor, int(picked), False, note)
+                st.toast(t("review.done"))
+                st.rerun()
+        elif cols[0].button(t("review.mark_reviewed"), key="review_ack", type="primary"):
+            review.mark_reviewed(ctx.ops, ctx.actor, int(picked), note)
+            st.toast(t("review.done"))
+            st.rerun()
+
+
 def chart(ctx: _ui.PageContext, now) -> None:
     st.subheader(t("dash.chart_state"))
     frame = dq.amounts_by_state(ctx.db, now)
@@ -127,6 +200,7 @@ def main() -> None:
     st.title(t("dash.title"))
     now = ctx.ops.now()
     tiles(dq.metrics(ctx.db, now))
+    attention(ctx)
     left, right = st.columns([3, 2])
     with left:
         expiring(ctx, now)

@@ -138,6 +138,21 @@ class World:
     def faults(self, **config) -> None:
         requests.post(f"{self.url}/_sandbox/faults", json=config, timeout=5).raise_for_status()
 
+    def on_paidys_screens(self, payment_id: str, action: str, **body) -> dict:
+        """An action taken on Paidy's own merchant screens (no tag of ours)."""
+        r = requests.post(
+            f"{self.url}/_sandbox/payments/{payment_id}/{action}", json=body, timeout=5
+        )
+        r.raise_for_status()
+        return r.json()
+
+    def land_late_writes(self) -> list[int]:
+        """Apply every write held back by an apply_late fault now; their HTTP statuses."""
+        return requests.post(f"{self.url}/_sandbox/late", timeout=5).json()["applied"]
+
+    def refunds(self, payment_id: str) -> list[dict]:
+        return self.remote(payment_id)["refunds"]
+
 
 class TestClock:
     """Our side's clock in tests: real time plus an offset a test moves forward, so waiting
