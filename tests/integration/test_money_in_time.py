@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -196,7 +197,7 @@ def test_another_payments_record_is_never_stored_as_ours(ops, world):
 
 # --- 5. a redirect to a write ----------------------------------------------------------------------
 class _Trap(BaseHTTPRequestHandler):
-    seen: list = []
+    seen: ClassVar[list] = []
 
     def do_GET(self):
         _Trap.seen.append((self.command, self.path, self.headers.get("Authorization")))
