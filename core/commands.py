@@ -115,12 +115,12 @@ def _batch_or_single(args) -> int:
         if args.command == "capture" and args.confirm_mismatch:
             raise UsageError("--confirm-mismatch works on one order at a time")
         job = create_job(rt.ops, actor, BatchAction(args.command), args.order_nos)
-        return _print_job(rt, job, args.order_nos, run_job(rt.ops, job))
+        return _print_job(rt, job, args.order_nos, run_job(rt.ops, job), args.command)
     finally:
         rt.stop()
 
 
-def _print_job(rt, job_id: int, order_nos=None, run=None) -> int:
+def _print_job(rt, job_id: int, order_nos=None, run=None, asked: str | None = None) -> int:
     """One line per order in the job's order; exit 1 when any row is not done. Read from the
     database; if it is gone, from what this process saw (``run``), so the per-order summary
     still prints."""
@@ -129,13 +129,14 @@ def _print_job(rt, job_id: int, order_nos=None, run=None) -> int:
     from core.domain.states import Action
     from core.operations.batch import ALREADY_DONE, items_frame, progress
 
+    action = Action(asked) if asked else None
     try:
         action = Action(progress(rt.ops, job_id).action)
         frame = items_frame(rt.ops, job_id, "en")
     except DBAPIError:
         if run is None or order_nos is None:
             raise
-        return _print_from_memory(run, order_nos)
+        return _print_from_memory(run, order_nos, action)
     failed = False
     for row in frame.itertuples():
         line = f"{row.order_no} {action.value} {row.status}"
@@ -145,7 +146,7 @@ def _print_job(rt, job_id: int, order_nos=None, run=None) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _print_from_memory(run, order_nos) -> int:
+def _print_from_memory(run, order_nos, action=None) -> int:
     import logging
 
     from core.logsetup import log_exception
@@ -160,7 +161,8 @@ def _print_from_memory(run, order_nos) -> int:
         if result is not None:
             print(result.cli_line())
         else:
-            print(f"{no} not_run: {render('not_run', 'en', ref=ref)}")
+            what = action.value if action is not None else "batch"
+            print(f"{no} {what} not_run: {render('not_run', 'en', ref=ref)}")
     return EXIT_FAILED
 
 
@@ -212,7 +214,7 @@ def _sync(args) -> int:
         if job is None:
             print("nothing to sync")
             return EXIT_OK
-        return _print_job(rt, job, order_nos, run)
+        return _print_job(rt, job, order_nos, run, "refresh")
     finally:
         rt.stop()
 
