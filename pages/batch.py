@@ -222,13 +222,14 @@ def show_preview(ctx: _ui.PageContext, action: str | None, selected: list[int]) 
     if not run:
         st.warning(t("batch.nothing_to_run"))
     if confirm and run:
-        job_id = jobs.create_job(ctx.ops, ctx.actor, pv["action"], run, confirmed=will)
-        if ctx.rt.workers is not None:
-            ctx.rt.workers.wake()
+        # the confirmation is used up first: a second click in flight finds nothing to run
         st.session_state.pop(PREVIEW, None)
         st.session_state.pop(_ui.BATCH_PRESELECT, None)
         _selection.clear(GRID_KEY)
         st.session_state[RESET] = True
+        job_id = jobs.create_job(ctx.ops, ctx.actor, pv["action"], run, confirmed=will)
+        if ctx.rt.workers is not None:
+            ctx.rt.workers.wake()
         st.query_params["job"] = str(job_id)
         st.rerun()
 

@@ -114,3 +114,13 @@ def test_a_run_leaves_nothing_ticked_and_nothing_unchosen_runs(page, app_server)
     )
     expect_text(page, f"注文番号: {batch_list(db)[0]}")
     screenshot(page, "10_batch_fresh_selection")
+
+    # 全て選択 ticks every row in the browser too: unticking one leaves the others chosen
+    left = len(batch_list(db))
+    click_button(page, "全て選択")
+    expect_text(page, f"{left}件選択中(表示中 {left}件)")
+    expect_text(page, "実行内容の確認を取り消しました")  # the preview was for one order
+    select_grid_rows(page, dataframe(page, 1), [0])
+    expect_text(page, f"{left - 1}件選択中(表示中 {left}件)")
+    click_button(page, "全て解除")
+    expect_text(page, f"0件選択中(表示中 {left}件)")
