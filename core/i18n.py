@@ -536,6 +536,43 @@ CATALOG: dict[str, tuple[str, str]] = {
     "review.done": ("記録しました。", "Recorded."),
     "col.tag": ("タグ", "Tag"),
     "col.definite_at": ("確定予定", "Definite after"),
+    # --- selection and the cancel rule (issue 11: act only on what the operator chose) --------
+    "select.all": ("全て選択", "Select all"),
+    "select.none": ("全て解除", "Clear all"),
+    "select.count": ("{chosen}件選択中(表示中 {shown}件)", "{chosen} selected (of {shown} shown)"),
+    "select.list_changed": (
+        "一覧の内容が変わったため、選択を解除しました。",
+        "The list changed, so the selection was cleared.",
+    ),
+    "batch.need_selection": (
+        "受注が選択されていません。一覧の行の左端にチェックを入れてから[実行]を押してください。",
+        "No order is selected. Tick rows at their left edge, then press Run.",
+    ),
+    "batch.preview_stale": (
+        "選択または処理内容が変わったため、実行内容の確認を取り消しました。もう一度[実行]を押してください。",
+        "The selection or the action changed, so the preview was withdrawn. Press Run again.",
+    ),
+    "batch.confirm_summary": (
+        "{count}件を実行します(合計 {total}円)。注文番号: {numbers}",
+        "{count} orders will run ({total} yen in total). Order numbers: {numbers}",
+    ),
+    "batch.confirm_summary_plain": (
+        "{count}件を実行します。注文番号: {numbers}",
+        "{count} orders will run. Order numbers: {numbers}",
+    ),
+    "batch.cancels_orders": (
+        "クローズする{count}件の受注は、対応状況が「キャンセル」に変更されます。",
+        "The {count} closed orders will also get the order status Cancelled.",
+    ),
+    "batch.job_confirmed": (
+        "確認済みの内容: {count}件(合計 {total}円)",
+        "Confirmed: {count} orders ({total} yen in total)",
+    ),
+    "col.note": ("備考", "Note"),
+    "paidy.capture_cancelled_hint": (
+        "対応状況が「キャンセル」のため、売上確定(キャプチャー)はできません。",
+        "The order is cancelled, so it cannot be captured.",
+    ),
 }
 
 

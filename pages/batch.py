@@ -1,7 +1,11 @@
 """Paidy決済状況管理: Paidy orders with 選択 checkboxes, the guide's pull-down and 実行 ->
 preview (will run / skipped and why) -> confirmation -> a batch job run by the server's
 workers. Progress and per-row results are read from the database by the job id kept in the
-URL (``?job=12``), so a reload shows them again."""
+URL (``?job=12``), so a reload shows them again.
+
+The ticks are a set of order numbers (pages/_selection.py): cleared after every run, when a
+job finishes and whenever the list changes; the confirmation names exactly what runs (count,
+order numbers, yen) and the job stores that set."""
 
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from core.operations import batch as jobs
 from core.operations.batch import BATCH_LABELS, BatchAction
 from core.roles import Permission
 from core.storage.search import InvalidQuery, OrderQuery, search_orders
-from pages import _ui
+from pages import _selection, _ui
 from pages._ui import t
 
 GRID_KEY = "batch_grid"
 PREVIEW = "batch_preview"
+ACTION_KEY = "batch_action"
+RESET = "batch_reset_controls"  # set after a run: the pull-down starts empty again
 PAGE_SIZE = 100
 
 
@@ -58,7 +64,7 @@ def filters() -> OrderQuery:
     return OrderQuery(**data)
 
 
-def grid(frame: pd.DataFrame, preselect: bool):
+def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     lang = _ui.lang()
     view = pd.DataFrame(
         {
@@ -98,32 +104,21 @@ def grid(frame: pd.DataFrame, preselect: bool):
         "payment_status": st.column_config.TextColumn(t("col.payment_status")),
         "shipped": st.column_config.TextColumn(t("col.shipped")),
     }
-    kwargs = {}
-    if preselect:
-        kwargs["selection_default"] = {"selection": {"rows": list(range(len(view))), "columns": []}}
-    return st.dataframe(
-        view,
-        hide_index=True,
-        column_config=config,
-        key=GRID_KEY,
-        on_select="rerun",
-        selection_mode="multi-row",
-        **kwargs,
-    )
+    return view, config
 
 
-def load_rows(ctx: _ui.PageContext) -> tuple[pd.DataFrame, bool, int]:
-    """(frame, preselected?, total): the preselection from another page, or the filters."""
+def load_rows(ctx: _ui.PageContext) -> tuple[pd.DataFrame, bool, int, tuple]:
+    """(frame, preselected?, total, what names the list): the preselection from another
+    page, or the filters."""
     pre = st.session_state.get(_ui.BATCH_PRESELECT)
     if pre:
         st.info(t("batch.preselected", count=len(pre)))
         if st.button(t("batch.clear_preselect"), key="batch_clear_pre"):
             st.session_state.pop(_ui.BATCH_PRESELECT, None)
-            st.session_state.pop(GRID_KEY, None)
             st.rerun()
         frame = dq.frame_for_orders(ctx.db, pre, ctx.ops.now())
         frame = frame[frame["paidy_payment_id"].notna()].reset_index(drop=True)
-        return frame, True, len(frame)
+        return frame, True, len(frame), ("preselected",)
     query = filters()
     page = int(st.session_state.get("batch_page", 1) or 1)
     result = search_orders(ctx.db, query, now=ctx.ops.now(), page=page, page_size=PAGE_SIZE)
@@ -132,15 +127,17 @@ def load_rows(ctx: _ui.PageContext) -> tuple[pd.DataFrame, bool, int]:
         st.number_input(
             t("common.page"), min_value=1, max_value=result.pages, step=1, key="batch_page"
         )
-    return result.frame, False, result.total
+    return result.frame, False, result.total, ("filters", query.model_dump_json(), result.page)
 
 
 # ------------------------------------------------------------------------------ actions
 def run_controls(ctx: _ui.PageContext, selected: list[int]) -> None:
     options = [a.value for a in BatchAction]
+    if st.session_state.pop(RESET, False):
+        st.session_state[ACTION_KEY] = None  # set (not popped): the browser forgets it too
     preset = st.session_state.pop(_ui.BATCH_ACTION, None)
     if preset in options:
-        st.session_state["batch_action"] = preset
+        st.session_state[ACTION_KEY] = preset
     c = st.columns([2, 1, 3], vertical_alignment="bottom")
     action = c[0].selectbox(
         t("batch.action"),
@@ -148,26 +145,33 @@ def run_controls(ctx: _ui.PageContext, selected: list[int]) -> None:
         index=None,
         placeholder=t("batch.choose"),
         format_func=action_label,
-        key="batch_action",
+        key=ACTION_KEY,
     )
     pressed = c[1].button(
         t("batch.run"), type="primary", key="batch_run", icon=":material/play_arrow:"
     )
     c[2].caption(t("batch.note"))
     if pressed:
+        st.session_state.pop(PREVIEW, None)
         if not selected:
-            st.warning(t("orders.need_selection"))
+            st.warning(t("batch.need_selection"), icon=":material/check_box_outline_blank:")
         elif not action:
             st.warning(t("batch.need_action"))
         else:
             rows = jobs.preview(ctx.ops, ctx.actor, action, selected)
-            st.session_state[PREVIEW] = {"action": action, "rows": rows}
-    show_preview(ctx)
+            st.session_state[PREVIEW] = {"action": action, "chosen": tuple(selected), "rows": rows}
+    show_preview(ctx, action, selected)
 
 
-def show_preview(ctx: _ui.PageContext) -> None:
+def show_preview(ctx: _ui.PageContext, action: str | None, selected: list[int]) -> None:
+    """The confirmation: what runs (count, order numbers, yen), what is skipped and why. It
+    is withdrawn as soon as the selection or the action is no longer the one it was made for."""
     pv = st.session_state.get(PREVIEW)
     if not pv:
+        return
+    if pv["chosen"] != tuple(selected) or pv["action"] != action:
+        st.session_state.pop(PREVIEW, None)
+        st.info(t("batch.preview_stale"))
         return
     lang = _ui.lang()
     rows = pv["rows"]
@@ -180,9 +184,11 @@ def show_preview(ctx: _ui.PageContext) -> None:
             "state": [_ui.state_label(r.state) for r in rows],
             "amount": pd.array([r.amount for r in rows], dtype="Int64"),
             "reason": [r.reason_ja if lang == "ja" else r.reason_en for r in rows],
+            "note": [r.note_ja if lang == "ja" else r.note_en for r in rows],
         }
     )
-    run = [r.order_no for r in rows if r.will_run]
+    will = [r for r in rows if r.will_run]
+    run = [r.order_no for r in will]
     st.write(t("batch.preview_counts", run=len(run), skip=len(rows) - len(run)))
     st.dataframe(
         frame,
@@ -195,8 +201,19 @@ def show_preview(ctx: _ui.PageContext) -> None:
             "state": st.column_config.TextColumn(t("col.paidy_state")),
             "amount": st.column_config.NumberColumn(t("col.amount"), format="localized"),
             "reason": st.column_config.TextColumn(t("col.reason")),
+            "note": st.column_config.TextColumn(t("col.note")),
         },
     )
+    if will:
+        numbers = ", ".join(str(n) for n in run)
+        if any(r.amount is not None for r in will):
+            total = sum(r.amount or 0 for r in will)
+            st.text(t("batch.confirm_summary", count=len(run), total=total, numbers=numbers))
+        else:
+            st.text(t("batch.confirm_summary_plain", count=len(run), numbers=numbers))
+        cancels = sum(1 for r in will if r.cancels_order)
+        if cancels:
+            st.warning(t("batch.cancels_orders", count=cancels), icon=":material/cancel:")
     c = st.columns([1, 1, 4])
     confirm = c[0].button(t("batch.confirm"), type="primary", key="batch_confirm", disabled=not run)
     if c[1].button(t("common.cancel"), key="batch_cancel"):
@@ -205,12 +222,14 @@ def show_preview(ctx: _ui.PageContext) -> None:
     if not run:
         st.warning(t("batch.nothing_to_run"))
     if confirm and run:
-        job_id = jobs.create_job(ctx.ops, ctx.actor, pv["action"], run)
-        if ctx.rt.workers is not None:
-            ctx.rt.workers.wake()
+        # the confirmation is used up first: a second click in flight finds nothing to run
         st.session_state.pop(PREVIEW, None)
         st.session_state.pop(_ui.BATCH_PRESELECT, None)
-        st.session_state.pop(GRID_KEY, None)
+        _selection.clear(GRID_KEY)
+        st.session_state[RESET] = True
+        job_id = jobs.create_job(ctx.ops, ctx.actor, pv["action"], run, confirmed=will)
+        if ctx.rt.workers is not None:
+            ctx.rt.workers.wake()
         st.query_params["job"] = str(job_id)
         st.rerun()
 
@@ -236,6 +255,8 @@ def _job_body(job_id: int, was_running: bool) -> None:
     prog = jobs.progress(ctx.ops, job_id)
     counts = prog.counts
     st.subheader(t("batch.job", job_id=str(job_id), action=action_label(prog.action)))
+    if prog.confirmed_amount is not None:
+        st.caption(t("batch.job_confirmed", count=prog.total, total=prog.confirmed_amount))
     total = max(prog.total, 1)
     st.progress(
         min(prog.finished / total, 1.0),
@@ -305,6 +326,7 @@ def _job_body(job_id: int, was_running: bool) -> None:
             st.query_params.pop("job", None)
             st.rerun()
         if was_running:  # stop polling: rerun the page with a static fragment
+            _selection.clear(GRID_KEY)  # the list under the ticks has changed
             st.rerun()
 
 
@@ -351,17 +373,20 @@ def main() -> None:
         job_panel(ctx, job_id)
         st.divider()
     try:
-        frame, preselected, total = load_rows(ctx)
+        frame, preselected, total, context = load_rows(ctx)
     except InvalidQuery as exc:
         _ui.show_refusal(exc)
         return
-    event = grid(frame, preselected)
-    rows = [i for i in event.selection.rows if 0 <= i < len(frame)]
-    selected = [int(frame["order_no"].iloc[i]) for i in rows]
-    st.markdown(
-        _ui.md_escape(t("orders.found", count=total))
-        + "  "
-        + _ui.md_escape(t("batch.selected", count=len(selected)))
+    st.markdown(_ui.md_escape(t("orders.found", count=total)))
+    view, config = grid_view(frame)
+    numbers = [int(n) for n in frame["order_no"]]
+    selected = _selection.selection_grid(
+        GRID_KEY,
+        view,
+        numbers,
+        context=context,
+        initial=numbers if preselected else (),
+        column_config=config,
     )
     if ctx.can(Permission.ACT):
         run_controls(ctx, selected)

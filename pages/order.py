@@ -8,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from core import dashboard as dq
+from core.domain.cancellation import panel_actions
 from core.domain.errors import RuleViolation
 from core.domain.money import Discrepancy, discrepancy, parse_yen, refundable, validate_refund
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, label_of, labels
-from core.domain.states import Action, allowed_actions, derive_state, panel_actions
+from core.domain.states import Action, allowed_actions, derive_state
 from core.operations import payments
 from core.operations.orders import save_order
 from core.roles import Permission
@@ -393,7 +394,9 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
         if button(Action.UPDATE):
             _run(ctx, "update", order_no, version)
             _rerun_panel()
-    if Action.CAPTURE in allowed:
+    if Action.CAPTURE in allowed and Action.CAPTURE not in offered:  # the cancel rule
+        st.caption(t("paidy.capture_cancelled_hint"))
+    if Action.CAPTURE in offered:
         shown += 1
         if button(Action.CAPTURE, type="primary"):
             _ask(

@@ -15,7 +15,7 @@ from core.domain.states import PaymentState
 from core.operations.orders import change_status
 from core.roles import Permission
 from core.storage.search import InvalidQuery, OrderQuery, search_orders
-from pages import _ui
+from pages import _selection, _ui
 from pages._ui import t
 
 SAVED = "orders_query_values"  # the last submitted form values (survive page switches)
@@ -246,24 +246,16 @@ def results(ctx: _ui.PageContext, values: dict) -> None:
         f"**{_ui.md_escape(t('orders.found', count=result.total))}** "
         f"{_ui.md_escape(t('common.page_of', page=result.page, pages=result.pages))}"
     )
-    sig = _signature(values, sort, descending, size, result.page)
-    if st.session_state.get("orders_grid_sig") != sig:
-        st.session_state.pop(GRID_KEY, None)
-        st.session_state["orders_grid_sig"] = sig
     frame = result.frame
     view, config = grid_view(frame)
-    event = st.dataframe(
+    selected = _selection.selection_grid(
+        GRID_KEY,
         view,
-        hide_index=True,
+        [int(n) for n in frame["order_no"]],
+        context=(_signature(values), sort, descending, size, result.page),
         column_config=config,
-        key=GRID_KEY,
-        on_select="rerun",
-        selection_mode="multi-row",
     )
-    rows = [i for i in event.selection.rows if 0 <= i < len(frame)]
-    selected = [int(frame["order_no"].iloc[i]) for i in rows]
-    st.session_state["orders_selected"] = selected
-    st.caption(t("orders.select_hint") + "  " + t("orders.selected", count=len(selected)))
+    st.caption(t("orders.select_hint"))
     selection_actions(ctx, selected)
     csv_export(ctx, query, values)
 
@@ -306,6 +298,7 @@ def selection_actions(ctx: _ui.PageContext, selected: list[int]) -> None:
                     st.warning(t("orders.need_selection"))
                 else:
                     changed = change_status(ctx.ops, ctx.actor, selected, new)
+                    _selection.clear(GRID_KEY)  # done: the next action starts from nothing
                     st.session_state["orders_flash"] = t(
                         "orders.status_done", count=changed, status=label_of(OrderStatus, new, lang)
                     )

@@ -149,3 +149,12 @@ class TotalMismatch(RuleViolation):
     code = "total_mismatch"
     ja = "受注のお支払い合計({order_total}円)とPaidy注文代金の総額({paidy_amount}円)が異なります。このまま売上確定するにはご確認ください。"
     en = "The order total ({order_total} yen) differs from Paidy's amount ({paidy_amount} yen); confirm to capture anyway."
+
+
+# --- the cancel rule (core.domain.cancellation) ---------------------------------------------
+class OrderCancelled(RuleViolation):
+    """Capture asked for an order whose 対応状況 is キャンセル."""
+
+    code = "order_cancelled"
+    ja = "注文番号 {order_no} は対応状況が「キャンセル」のため売上確定(キャプチャー)できません。キャンセルを取り消す場合は、先に受注編集で対応状況を変更してください。"
+    en = "Order {order_no} is cancelled (status: Cancelled), so it cannot be captured. To undo the cancellation, change its status on the order page first."

@@ -1,7 +1,8 @@
 """The payment state machine: derived dashboard state, allowed actions, and the guard.
 
 The one table of DESIGN.md ("Payment rules") lives here as ``ALLOWED``; every refusal is a
-named :class:`~core.domain.errors.RuleViolation`.
+named :class:`~core.domain.errors.RuleViolation`. How an order's 対応状況 キャンセル limits
+these actions (the cancel rule) is :mod:`core.domain.cancellation`.
 """
 
 from __future__ import annotations
@@ -116,15 +117,6 @@ def derive_state(
 
 def allowed_actions(state: PaymentState) -> frozenset[Action]:
     return ALLOWED[state]
-
-
-def panel_actions(state: PaymentState, order_status: str | None) -> frozenset[Action]:
-    """What the order page offers (the guide): the table's actions, with クローズ only once the
-    order's 対応状況 is キャンセル. The batch page offers close for any open payment."""
-    offered = set(ALLOWED[state])
-    if order_status != "cancelled":
-        offered.discard(Action.CLOSE)
-    return frozenset(offered)
 
 
 def is_allowed(state: PaymentState, action: Action) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
-from core.domain import errors
+from core.domain import cancellation, errors
 from core.domain.money import refundable
 from core.domain.states import Action, refusal
 from core.logsetup import log_exception
@@ -80,6 +80,12 @@ class PreviewRow:
     will_run: bool
     reason_ja: str
     reason_en: str
+    #: what else the action does, said before it runs (e.g. the cancel rule's 対応状況 change)
+    note_ja: str = ""
+    note_en: str = ""
+    #: our payment row's version at preview time: the job runs only if it is unchanged
+    version: int | None = None
+    cancels_order: bool = False
 
 
 def preview(
@@ -145,8 +151,11 @@ def _preview_row(action, no, order, pay, blocked, now) -> PreviewRow:
     exc = refusal(state, Action(action.value), facts.status)
     amount = {
         BatchAction.CAPTURE: facts.amount,
+        BatchAction.CLOSE: facts.amount,  # the authorization released
         BatchAction.REFUND_FULL: refundable(facts.captured, facts.refunded),
     }.get(action)
+    if exc is None:
+        exc = cancellation.order_refusal(Action(action.value), order.status, no)
     if exc is None and action is BatchAction.CAPTURE and int(order.total) != facts.amount:
         exc = errors.TotalMismatch(order_total=int(order.total), paidy_amount=facts.amount)
     if exc is not None:
@@ -160,14 +169,43 @@ def _preview_row(action, no, order, pay, blocked, now) -> PreviewRow:
             exc.message("ja"),
             exc.message("en"),
         )
-    return PreviewRow(no, pay.payment_id, name, state.value, amount, True, "", "")
+    cancels = cancellation.cancels_order(Action(action.value), order.status)
+    return PreviewRow(
+        no,
+        pay.payment_id,
+        name,
+        state.value,
+        amount,
+        True,
+        "",
+        "",
+        "対応状況を「キャンセル」に変更します" if cancels else "",
+        "Order status will be set to Cancelled" if cancels else "",
+        facts.version,
+        cancels,
+    )
 
 
 # --- jobs ------------------------------------------------------------------------------------
-def create_job(ops: Ops, actor: Actor, action: BatchAction | str, order_nos: list[int]) -> int:
-    """Store a job with one pending item per order (in the given order); workers run it."""
+def create_job(
+    ops: Ops,
+    actor: Actor,
+    action: BatchAction | str,
+    order_nos: list[int],
+    *,
+    confirmed: list[PreviewRow] | None = None,
+) -> int:
+    """Store a job with one pending item per order (in the given order); workers run it.
+
+    ``confirmed``: the preview rows the operator confirmed (the screen). The job then holds
+    exactly those orders, each item keeps the amount and payment version that were shown
+    (an item whose payment changed since is skipped as "changed", not run), and the job
+    keeps the confirmed total in yen."""
     require(actor, Permission.ACT)
     action = BatchAction(action)
+    shown = {r.order_no: r for r in confirmed or []}
+    if confirmed is not None:
+        order_nos = [r.order_no for r in confirmed if r.will_run]
     if not order_nos:
         raise errors.RuleViolation()
     now = ops.now()
@@ -179,6 +217,11 @@ def create_job(ops: Ops, actor: Actor, action: BatchAction | str, order_nos: lis
             status="queued",
             total=len(order_nos),
             options={"actor_role": actor.role.value},
+            confirmed_amount=(
+                sum(r.amount or 0 for r in shown.values() if r.will_run)
+                if confirmed is not None
+                else None
+            ),
         )
         s.add(job)
         s.flush()
@@ -191,7 +234,13 @@ def create_job(ops: Ops, actor: Actor, action: BatchAction | str, order_nos: lis
         )
         s.add_all(
             BatchItem(
-                job_id=job.id, position=i, order_no=no, payment_id=pay_ids.get(no), status="pending"
+                job_id=job.id,
+                position=i,
+                order_no=no,
+                payment_id=pay_ids.get(no),
+                status="pending",
+                confirmed_amount=shown[no].amount if no in shown else None,
+                confirmed_version=shown[no].version if no in shown else None,
             )
             for i, no in enumerate(dict.fromkeys(order_nos))
         )
@@ -281,14 +330,11 @@ def _dispatch(ops: Ops, actor: Actor, action: BatchAction, item: BatchItem) -> A
         return payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
     if item.resumed and item.payment_id:  # crashed mid-call: settle from Paidy's record first
         payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
+    seen = {"job_id": item.job_id, "expected_version": item.confirmed_version}
     run = {
-        BatchAction.CAPTURE: lambda: payments.capture(
-            ops, actor, item.order_no, job_id=item.job_id
-        ),
-        BatchAction.CLOSE: lambda: payments.close(ops, actor, item.order_no, job_id=item.job_id),
-        BatchAction.REFUND_FULL: lambda: payments.refund(
-            ops, actor, item.order_no, None, job_id=item.job_id
-        ),
+        BatchAction.CAPTURE: lambda: payments.capture(ops, actor, item.order_no, **seen),
+        BatchAction.CLOSE: lambda: payments.close(ops, actor, item.order_no, **seen),
+        BatchAction.REFUND_FULL: lambda: payments.refund(ops, actor, item.order_no, None, **seen),
     }[action]
     result = run()
     if item.resumed and result.code in ALREADY_DONE[result.action]:
@@ -388,6 +434,7 @@ class JobProgress:
     counts: dict[str, int]
     created_by: str
     created_at: datetime | None
+    confirmed_amount: int | None = None  # the yen total the operator confirmed (screen jobs)
 
     @property
     def finished(self) -> int:
@@ -416,6 +463,7 @@ def progress(ops: Ops, job_id: int) -> JobProgress:
             counts,
             job.created_by,
             as_utc(job.created_at),
+            job.confirmed_amount,
         )
 
 

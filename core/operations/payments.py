@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.domain import errors
+from sqlalchemy import update as sa_update
+
+from core.domain import cancellation, errors
 from core.domain.money import refundable, validate_refund, validate_update
 from core.domain.states import Action, check_action
 from core.operations import audit, flags, locks
@@ -45,6 +47,7 @@ from core.paidy.client import PaidyClient, PaidyResult
 from core.paidy.errors import PaidyAPIError, PaidyError, PaidyUnknownOutcome
 from core.paidy.models import INTENT_KEY, Payment
 from core.roles import Actor, Permission, PermissionDenied, require
+from core.storage.models import Order
 from core.timeutil import fmt_jst_seconds, iso_z
 
 
@@ -58,6 +61,8 @@ class Plan:
     verdict: Callable[[Payment], ActionResult | None] | None = None
     tag: str | None = None  # capture/refund: sent in metadata, stored with the intent
     new_amount: int | None = None  # update: the amount it sets
+    #: the order's 対応状況 before the action, for the cancel rule applied in ``_finish``
+    order_status: str | None = None
 
 
 def new_tag() -> str:
@@ -86,6 +91,7 @@ def capture(
 ) -> ActionResult:
     def plan(order: OrderFacts, pay: PaymentFacts, now: datetime) -> Plan:
         check_action(pay.snapshot(), Action.CAPTURE, now)
+        cancellation.check_order(Action.CAPTURE, order.status, order.order_no)
         if order.total != pay.amount and not confirm_mismatch:
             raise errors.TotalMismatch(order_total=order.total, paidy_amount=pay.amount)
         tag = new_tag()
@@ -107,7 +113,7 @@ def close(
         check_action(pay.snapshot(), Action.CLOSE, now)
         # Close cannot carry a tag (its body is empty); see core.operations.verdict for why
         # judging it by state is safe.
-        return Plan(None, lambda c: c.close(pay.payment_id))
+        return Plan(None, lambda c: c.close(pay.payment_id), order_status=order.status)
 
     return run_action(ops, actor, Action.CLOSE, order_no, plan, expected_version, job_id)
 
@@ -232,7 +238,7 @@ def run_action(
             return started
         order, pay, plan, audit_id = started
         result, payment = _call(ops, action, order, pay, plan, recorded_at=now)
-        result = _finish(ops, pay.payment_id, audit_id, result, payment)
+        result = _finish(ops, pay.payment_id, audit_id, result, payment, plan.order_status)
         unlocked = True
         return result
     finally:
@@ -241,16 +247,23 @@ def run_action(
 
 
 def _finish(
-    ops: Ops, payment_id: str, audit_id: int, result: ActionResult, payment: Payment | None
+    ops: Ops,
+    payment_id: str,
+    audit_id: int,
+    result: ActionResult,
+    payment: Payment | None,
+    order_status: str | None = None,
 ) -> ActionResult:
-    """One transaction after the call: Paidy's record, the audit outcome, Paidy処理結果, and
-    the lock's release (fewer writes: SQLite serialises them)."""
+    """One transaction after the call: Paidy's record, the order's 対応状況 when the cancel
+    rule says so, the audit outcome, Paidy処理結果, and the lock's release (fewer writes:
+    SQLite serialises them)."""
     now = ops.now()
     with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
         if payment is not None and not is_stale(row, payment):
             apply_payment(row, payment, now)
             result = with_(result, state_after=payment_facts(row).state(now))
+        result = _apply_cancel_rule(s, row.order_id, result, order_status, now)
         audit.fill_outcome(s, audit_id, result, now)
         row.last_result, row.last_result_at = result.message_ja, now
         locks.release_in(s, payment_id)
@@ -428,6 +441,28 @@ def _after_refusal(ops, action, order, pay, plan, exc: PaidyAPIError):
         refs = dict(request_id=exc.request_id, paidy_code=exc.code, paidy_reference=exc.reference)
         return with_(done, **refs), payment
     return failed, payment
+
+
+def _apply_cancel_rule(s, order_id, result: ActionResult, order_status, now) -> ActionResult:
+    """A close that left the payment closed sets 対応状況 to キャンセル (core.domain.cancellation),
+    in the caller's transaction; the result's message says so."""
+    new = cancellation.status_after(result.action, order_status, result.state_after)
+    if new is None:
+        return result
+    changed = s.execute(
+        sa_update(Order)
+        .where(Order.id == order_id, Order.status != new)
+        .values(status=new, updated_at=now)
+    ).rowcount
+    if not changed:
+        return result
+    details = {**result.details, "order_status_before": order_status, "order_status_after": new}
+    return with_(
+        result,
+        message_ja=f"{result.message_ja}(対応状況をキャンセルに変更しました)",
+        message_en=f"{result.message_en} (order status set to Cancelled)",
+        details=details,
+    )
 
 
 def _store(ops: Ops, payment_id: str, payment: Payment):

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
-from core.domain.states import Action
+from core.domain import cancellation
+from core.domain.states import Action, PaymentState
 from core.operations import audit, flags
 from core.operations.context import Ops
 from core.operations.results import (
@@ -185,6 +186,8 @@ def settle_entries(
     for entry in audit.unsettled_entries(s, payment.id):
         finding = judge(pending_of(ops, entry), payment, began, tags_reliable=reliable)
         if finding.definite:
+            if finding.verdict is Verdict.DONE and entry.action == Action.CLOSE.value:
+                _cancel_order(s, entry.order_id, now)
             audit.mark_settled(
                 s,
                 entry,
@@ -198,6 +201,17 @@ def settle_entries(
             audit.mark_needs_person(s, entry, finding.reason, now)
         out.append((entry.action, finding.verdict.value))
     return out
+
+
+def _cancel_order(s, order_id: int | None, now: datetime) -> None:
+    """A close found done later follows the same cancel rule as one answered at once."""
+    status = cancellation.status_after(Action.CLOSE, None, PaymentState.CLOSED)
+    if order_id is not None and status is not None:
+        s.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status != status)
+            .values(status=status, updated_at=now)
+        )
 
 
 def find_late_landings(s, payment: Payment, now: datetime) -> list[int]:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -277,6 +278,8 @@ class BatchJob(Base):
     total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     options: Mapped[dict[str, Any] | None]
     finished_at: Mapped[datetime | None]
+    # 0009: the total in yen the operator confirmed (None: a job not started from a preview)
+    confirmed_amount: Mapped[int | None] = mapped_column(BigInteger)
 
     items: Mapped[list[BatchItem]] = relationship(
         back_populates="job",
@@ -308,6 +311,10 @@ class BatchItem(Base):
     result_code: Mapped[str | None] = mapped_column(String(64))
     message_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     resumed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # 0009: what the confirmation showed for this order: its amount in yen and our payment
+    # row's version (the item runs only if the payment has not changed since)
+    confirmed_amount: Mapped[int | None] = mapped_column(Integer)
+    confirmed_version: Mapped[int | None] = mapped_column(Integer)
 
     job: Mapped[BatchJob] = relationship(back_populates="items")
 

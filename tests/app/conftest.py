@@ -173,3 +173,24 @@ def run_until(at: AppTest, predicate, timeout: float = 20.0) -> AppTest:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached:\n" + joined(at))
         time.sleep(0.2)  # ok-sleep: poll interval of a wait-for-condition loop with a deadline
+
+
+def grid(at: AppTest, base: str):
+    """The ticking grid ``base`` ("orders_grid", "batch_grid"): its widget key carries the
+    selection's generation (pages/_selection.py), so it is found by prefix."""
+    found = [e for e in at.dataframe if str(getattr(e, "key", "")).startswith(f"{base}__g")]
+    assert len(found) == 1, [getattr(e, "key", None) for e in at.dataframe]
+    return found[0]
+
+
+def tick(at: AppTest, base: str, rows: list[int]) -> AppTest:
+    """Tick ``rows`` (positions) of grid ``base`` as the browser would, and rerun."""
+    at.session_state[grid(at, base).key] = {"selection": {"rows": list(rows), "columns": []}}
+    return at.run()
+
+
+def chosen(at: AppTest, base: str) -> list[int]:
+    """The order numbers the page holds as chosen for grid ``base`` (in list order)."""
+    sel = at.session_state[f"{base}_selection"]
+    shown = [int(n) for n in grid(at, base).value["order_no"]]
+    return [n for n in shown if n in sel.chosen]

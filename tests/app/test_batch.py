@@ -4,7 +4,7 @@ results read back from the database by ``?job=N``; the dashboard's one-click pre
 from __future__ import annotations
 
 from core.storage.search import get_order
-from tests.app.conftest import assert_clean, frame_with, joined, run_until
+from tests.app.conftest import assert_clean, frame_with, grid, joined, run_until, tick
 
 
 def job_done(at) -> bool:
@@ -17,11 +17,10 @@ def test_select_preview_run_and_results(app_env):
     assert_clean(at)
     assert "※ Paidyと通信を行うため処理に時間がかかる場合があります。" in joined(at)
     at.multiselect(key="batch_states").set_value(["open", "captured"]).run()
-    grid = at.dataframe(key="batch_grid").value
-    rows = list(range(min(4, len(grid))))
-    picked = [int(grid["order_no"].iloc[i]) for i in rows]
-    at.session_state["batch_grid"] = {"selection": {"rows": rows, "columns": []}}
-    at.run()
+    shown = grid(at, "batch_grid").value
+    rows = list(range(min(4, len(shown))))
+    picked = [int(shown["order_no"].iloc[i]) for i in rows]
+    tick(at, "batch_grid", rows)
     assert f"{len(rows)}件選択中" in joined(at)
     at.selectbox(key="batch_action").set_value("capture")
     at.button(key="batch_run").click().run()
@@ -71,22 +70,20 @@ def test_dashboard_sends_expiring_authorizations_to_capture(app_env):
 
 def test_orders_selection_goes_to_batch(app_env):
     at = app_env.app("pages/orders.py")
-    grid = at.dataframe(key="orders_grid").value
-    at.session_state["orders_grid"] = {"selection": {"rows": [0, 1, 2], "columns": []}}
-    at.run()
+    shown = grid(at, "orders_grid").value
+    tick(at, "orders_grid", [0, 1, 2])
     at.button(key="orders_to_batch").click().run()
     assert_clean(at)
     assert at.title[0].value == "Paidy決済状況管理"
     paidy = [
-        int(n) for n, p in zip(grid["order_no"][:3], grid["paidy_state"][:3], strict=True) if p
+        int(n) for n, p in zip(shown["order_no"][:3], shown["paidy_state"][:3], strict=True) if p
     ]
-    assert sorted(at.dataframe(key="batch_grid").value["order_no"]) == sorted(paidy)
+    assert sorted(grid(at, "batch_grid").value["order_no"]) == sorted(paidy)
 
 
 def test_batch_refresh_job_in_english(app_env):
     at = app_env.app("pages/batch.py", lang="en")
-    at.session_state["batch_grid"] = {"selection": {"rows": [0, 1], "columns": []}}
-    at.run()
+    tick(at, "batch_grid", [0, 1])
     at.selectbox(key="batch_action").set_value("refresh")
     at.button(key="batch_run").click().run()
     assert "Will run: 2" in joined(at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.conftest import assert_clean, joined
+from tests.app.conftest import assert_clean, grid, joined, tick
 
 PAGES = [
     "pages/dashboard.py",
@@ -62,15 +62,15 @@ def test_search_count_and_paging(app_env):
     at.number_input(key="orders_page").set_value(2).run()
     assert_clean(at)
     assert "2 / 2 ページ" in joined(at)
-    assert len(at.dataframe(key="orders_grid").value) == 15
+    assert len(grid(at, "orders_grid").value) == 15
     # exact order number through the form
     at.text_input(key="of_order_no").input("7")
     next(b for b in at.button if b.label == "この条件で検索する").click().run()
     assert_clean(at)
     assert "1件が該当しました。" in joined(at)
-    grid = at.dataframe(key="orders_grid").value
-    assert list(grid["order_no"]) == [7]
-    assert grid["edit"].iloc[0] == "/order?order=7"
+    shown = grid(at, "orders_grid").value
+    assert list(shown["order_no"]) == [7]
+    assert shown["edit"].iloc[0] == "/order?order=7"
     # the conditions are remembered across pages
     at.switch_page("pages/dashboard.py").run()
     at.switch_page("pages/orders.py").run()
@@ -92,7 +92,7 @@ def test_search_by_paidy_state_and_expiry(app_env):
     at.multiselect(key="of_paidy_state").set_value(["open"])
     next(b for b in at.button if b.label == "この条件で検索する").click().run()
     assert f"{len(opened)}件が該当しました。" in joined(at)
-    assert sorted(at.dataframe(key="orders_grid").value["order_no"]) == opened
+    assert sorted(grid(at, "orders_grid").value["order_no"]) == opened
 
 
 def test_order_deep_link(app_env):
@@ -115,11 +115,10 @@ def test_order_page_unknown_and_bad_numbers(app_env):
 
 def test_orders_selection_opens_order_and_changes_status(app_env):
     at = app_env.app("pages/orders.py")
-    grid = at.dataframe(key="orders_grid").value
-    first = int(grid["order_no"].iloc[0])
-    second = int(grid["order_no"].iloc[1])
-    at.session_state["orders_grid"] = {"selection": {"rows": [0, 1], "columns": []}}
-    at.run()
+    shown = grid(at, "orders_grid").value
+    first = int(shown["order_no"].iloc[0])
+    second = int(shown["order_no"].iloc[1])
+    tick(at, "orders_grid", [0, 1])
     assert "2件選択中" in joined(at)
     at.selectbox(key="orders_new_status").set_value("in_progress")
     at.button(key="orders_status_apply").click().run()

@@ -85,7 +85,7 @@ def test_named_refusals(state, action, exc):
 
 
 def test_the_order_page_offers_close_only_for_cancelled_orders():
-    from core.domain.states import panel_actions
+    from core.domain.cancellation import panel_actions
 
     assert Action.CLOSE not in panel_actions(PaymentState.OPEN, "new")
     assert Action.CLOSE in panel_actions(PaymentState.OPEN, "cancelled")
