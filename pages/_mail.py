@@ -76,7 +76,7 @@ def send_controls(ctx: _ui.PageContext, ms, d: Draft) -> None:
     c = st.columns([1, 1, 2])
     if done is not None and done.done:
         st.caption(t("mail.sent_note"))
-        if c[1].button(t("mail.send_again"), key=f"mail_again_{d.order_no}_{d.template.value}"):
+        if c[0].button(t("mail.send_again"), key=f"mail_again_{d.order_no}_{d.template.value}"):
             st.session_state[_token_key(d.order_no, d.template.value)] = uuid.uuid4().hex
             st.rerun(scope="fragment" if _ui._fragment_rerun() else "app")
     elif c[0].button(
@@ -91,6 +91,8 @@ def send_controls(ctx: _ui.PageContext, ms, d: Draft) -> None:
         st.rerun(scope="fragment" if _ui._fragment_rerun() else "app")
     if done is not None:
         _ui.show_result(done)
+        if done.to:
+            st.text(f"{t('mail.to')}: {done.to}")  # customer text: never markdown
 
 
 def sent_history(ctx: _ui.PageContext, order_no: int) -> None:

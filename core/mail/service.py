@@ -188,10 +188,7 @@ def draft(ms: MailService, order_no: int, template: Template | str) -> Draft:
 
 # ------------------------------------------------------------------------------ results
 MESSAGES: dict[str, tuple[str, str]] = {
-    "sent": (
-        "メール「{label_ja}」を {to} に送信しました。",
-        "Sent the mail '{label_en}' to {to}.",
-    ),
+    "sent": ("メール「{label_ja}」を送信しました。", "Sent the mail '{label_en}'."),
     "preview": (
         "送信予定: 宛先 {to} / 件名 {subject}",
         "would send: to {to} subject {subject}",
@@ -338,7 +335,7 @@ def send_mail(
     result = _result(
         order_no, template, "ok", "sent", to=d.to_address, subject=d.subject,
         message_id=message_id,
-        params={"to": d.to, "label_ja": template_label(template, "ja"),
+        params={"label_ja": template_label(template, "ja"),
                 "label_en": template_label(template, "en")},
     )  # fmt: skip
     return _audit(ms, actor, result, d, detail)
@@ -351,7 +348,8 @@ def _audit(ms: MailService, actor: Actor, result: MailResult, d: Draft | None, d
         ms.db,
         actor.name,
         ACTION,
-        f"メール「{template_label(result.template, 'ja')}」: {result.message_ja}",
+        f"[{template_label(result.template, 'ja')}] {result.message_ja}"
+        + (f" 宛先: {result.to}" if result.to else ""),
         ms.now(),
         outcome=result.outcome,
         order_id=d.order_id if d is not None else None,

@@ -49,6 +49,7 @@ def _free_port() -> int:
 class Server:
     base: str
     db_url: str
+    mail_dir: str = ""  # the embedded demo SMTP server's Maildir (メール通知)
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +72,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
             PAIDY_API_BASE=sandbox.url,
             AUTH_MODE="none",
             STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+            DEMO_MAIL_DIR=str(tmp / "demo_mail"),
         )
         log = open(tmp / "server.log", "w")
         proc = subprocess.Popen(
@@ -107,7 +109,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                         "streamlit did not start:\n" + (tmp / "server.log").read_text()[-3000:]
                     )
                 time.sleep(0.2)  # ok-sleep: poll until the server listens (deadline above)
-            yield Server(base, url)
+            yield Server(base, url, str(tmp / "demo_mail"))
         finally:
             proc.terminate()
             try:
