@@ -16,7 +16,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from core.bilingual import BilingualError
 from core.mail.templates import MailText
-from core.mail.text import BadAddress, NoAddress, check_address, one_line
+from core.mail.text import BadAddress, NoAddress, check_address, has_unsafe, one_line
 from core.timeutil import to_jst
 
 
@@ -44,6 +44,8 @@ def sender_from(mail_from: str) -> Mailbox:
     """``MAIL_FROM`` ("ショップ名 <shop@example.jp>" or "shop@example.jp") as the sender."""
     name, address = parseaddr(mail_from or "")
     try:
+        if has_unsafe(mail_from):  # a line break or control character
+            raise BadAddress(address=address)
         return Mailbox(one_line(name, 100), check_address(address))
     except (NoAddress, BadAddress):
         raise MailConfigError(

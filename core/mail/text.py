@@ -28,14 +28,20 @@ class BadAddress(RuleViolation):
     en = "The customer's email address '{address}' is not a valid address, so no mail was sent (only plain ASCII user@example.jp addresses)."
 
 
+def _unsafe(ch: str) -> bool:
+    """A control, line-separator or bidi-override character."""
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI
+
+
+def has_unsafe(text: object) -> bool:
+    return any(_unsafe(ch) for ch in str(text or ""))
+
+
 def one_line(text: object, limit: int = 200) -> str:
     """``text`` as one line: control, line-separator and bidi characters become spaces,
     runs of whitespace one space, trimmed and cut at ``limit`` characters."""
-    out = []
-    for ch in str(text or ""):
-        cat = unicodedata.category(ch)
-        out.append(" " if cat == "Cc" or cat in ("Zl", "Zp") or ch in _BIDI else ch)
-    return " ".join("".join(out).split())[:limit]
+    out = "".join(" " if _unsafe(ch) else ch for ch in str(text or ""))
+    return " ".join(out.split())[:limit]
 
 
 def check_address(text: object) -> str:
