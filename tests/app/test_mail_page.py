@@ -102,3 +102,29 @@ def test_settings_shows_the_mail_server_and_the_demo_inbox(app_env, mail_dir):
         f"【デモショップ】ご注文ありがとうございます(注文番号: {no})"
     ]
     assert f"注文番号: {no}" in body(at)
+
+
+def test_the_smtp_password_is_masked_on_screen_and_a_send_is_refused_clearly(
+    app_env, monkeypatch
+):
+    from tests.secrets import SMTP_PASSWORD
+
+    # a real server address with nothing listening: the send fails, and says so
+    monkeypatch.setenv("SMTP_URL", f"smtp://mailer:{SMTP_PASSWORD}@127.0.0.1:9")
+    monkeypatch.setenv("MAIL_FROM", "テストショップ <shop@example.jp>")
+    reload_settings()
+    at = app_env.app("pages/settings.py")
+    assert_clean(at)
+    assert "SMTPサーバー: smtp://mailer:****@127.0.0.1:9" in texts(at)
+    no = app_env.order_in_state("open")
+    at = order_page(app_env, no)
+    at.button(key=f"mail_send_{no}_order").click().run()
+    assert_clean(at)
+    assert any("接続できませんでした" in str(e.value) for e in at.error)
+    shown = joined(at) + body(at) + repr([e.value for e in at.error])
+    assert SMTP_PASSWORD not in shown
+    at = app_env.app("pages/audit.py")
+    assert_clean(at)
+    tables = repr([df.value.to_dict() for df in at.dataframe])
+    assert "メール通知" in tables and "接続できませんでした" in tables  # the attempt is logged
+    assert SMTP_PASSWORD not in joined(at) + tables
