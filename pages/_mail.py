@@ -55,11 +55,24 @@ def mail_section(order_no: int, expanded: bool = False) -> None:
             order_inbox(ctx, order_no)
 
 
+def _fields(rows: list[tuple[str, str]], key: str) -> None:
+    """Label/value pairs as a read-only table: customer text is a cell, never markup."""
+    st.dataframe(
+        pd.DataFrame(rows, columns=["field", "value"]),
+        hide_index=True,
+        key=key,
+        column_config={
+            "field": st.column_config.TextColumn(t("order.field"), width="small"),
+            "value": st.column_config.TextColumn(t("order.value"), width="large"),
+        },
+    )
+
+
 def preview(d: Draft) -> None:
-    st.text(f"{t('mail.from')}: {d.sender}")
-    st.text(f"{t('mail.to')}: {d.to}")
+    rows = [(t("mail.from"), d.sender), (t("mail.to"), d.to)]
     if d.subject:
-        st.text(f"{t('mail.subject')}: {d.subject}")
+        rows.append((t("mail.subject"), d.subject))
+    _fields(rows, f"mail_head_{d.order_no}")
     if d.body:
         st.caption(t("mail.body") + " — " + t("mail.japanese_note"))
         st.code(d.body, language=None, wrap_lines=True)
@@ -90,9 +103,7 @@ def send_controls(ctx: _ui.PageContext, ms, d: Draft) -> None:
         st.session_state.setdefault(RESULT, {})[(d.order_no, d.template.value, token)] = result
         st.rerun(scope="fragment" if _ui._fragment_rerun() else "app")
     if done is not None:
-        _ui.show_result(done)
-        if done.to:
-            st.text(f"{t('mail.to')}: {done.to}")  # customer text: never markdown
+        _ui.show_result(done)  # the address is in the history below (a table cell)
 
 
 def sent_history(ctx: _ui.PageContext, order_no: int) -> None:
@@ -163,8 +174,13 @@ def inbox(ctx: _ui.PageContext, *, key: str, message_ids: set[str] | None = None
         t("mail.inbox_pick"), list(labels), format_func=labels.get, key=f"{key}_pick"
     )
     mail = next(m for m in mails if m.key == chosen)
-    st.text(
-        f"{t('mail.from')}: {mail.sender}\n{t('mail.to')}: {mail.to}\n{t('mail.subject')}: {mail.subject}"
+    _fields(
+        [
+            (t("mail.from"), mail.sender),
+            (t("mail.to"), mail.to),
+            (t("mail.subject"), mail.subject),
+        ],
+        f"{key}_head",
     )
     st.code(mail.body, language=None, wrap_lines=True)
 
