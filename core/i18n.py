@@ -525,6 +525,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "このメールは送信済みです。同じメールをもう一度送る場合は「もう一度送信する」を押してください。",
         "This mail has been sent. To send it once more, press 'Send again'.",
     ),
+    "mail.unknown_note": (
+        "送信できたか確認できませんでした。届いていないことを確認してから「もう一度送信する」を押してください。",
+        "It is not known whether the mail arrived. Check first, then press 'Send again' if needed.",
+    ),
     "mail.demo_note": (
         "デモモード: メールは内蔵のSMTPサーバーが受け取り、外部には送信されません(デモ受信箱で確認できます)。",
         "Demo mode: mail goes to the embedded SMTP server and never leaves this machine (see the demo inbox).",

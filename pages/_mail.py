@@ -87,8 +87,9 @@ def send_controls(ctx: _ui.PageContext, ms, d: Draft) -> None:
     token = _token(d.order_no, d.template.value)
     done = st.session_state.get(RESULT, {}).get((d.order_no, d.template.value, token))
     c = st.columns([1, 1, 2])
-    if done is not None and done.done:
-        st.caption(t("mail.sent_note"))
+    unknown = done is not None and (done.outcome == "unknown" or done.code == "previous_unknown")
+    if done is not None and (done.done or unknown):
+        st.caption(t("mail.sent_note") if done.done else t("mail.unknown_note"))
         if c[0].button(t("mail.send_again"), key=f"mail_again_{d.order_no}_{d.template.value}"):
             st.session_state[_token_key(d.order_no, d.template.value)] = uuid.uuid4().hex
             st.rerun(scope="fragment" if _ui._fragment_rerun() else "app")

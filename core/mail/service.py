@@ -57,7 +57,8 @@ class MailService:
     problem: BilingualError | None = None  # a configuration problem: every send refused
     clock: Callable[[], datetime] = utcnow
     #: an in-flight send older than this belongs to a crashed process and may be taken over
-    inflight_ttl: timedelta = field(default=timedelta(minutes=2))
+    #: (well past the longest SMTP conversation: a 20 s timeout per command)
+    inflight_ttl: timedelta = field(default=timedelta(minutes=5))
 
     @property
     def demo(self) -> bool:
