@@ -83,6 +83,7 @@ class DemoMailer:
     def __init__(self, mail_dir: str | Path) -> None:
         self.mail_dir = Path(mail_dir)
         self._server: LocalSmtpServer | None = None
+        self._smtp = None
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -94,7 +95,8 @@ class DemoMailer:
         with self._lock:
             if self._server is None:
                 self._server = maildir_server(self.mail_dir).start()
-            return SmtpMailer(SmtpConfig("smtp", self._server.host, self._server.port))
+                self._smtp = SmtpMailer(SmtpConfig("smtp", self._server.host, self._server.port))
+            return self._smtp
 
     def send(self, msg) -> None:
         self._mailer().send(msg)
@@ -103,4 +105,4 @@ class DemoMailer:
         with self._lock:
             if self._server is not None:
                 self._server.stop()
-                self._server = None
+                self._server, self._smtp = None, None
