@@ -172,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--lang", choices=["ja", "en"], default="ja")
     e.add_argument("--out", required=True)
 
+    m = sub.add_parser("mail", help="mail each order's customer from a template (メール通知)")
+    m.add_argument("order_nos", nargs="+", type=_order_no, metavar="ORDER_NO")
+    m.add_argument(
+        "--template", required=True, choices=["order", "shipped", "cancelled", "refunded"]
+    )
+    m.add_argument("--dry-run", action="store_true", help="check and preview; send nothing")
+    m.add_argument("--operator")
+
     w = sub.add_parser("worker", help="run batch jobs (scaled deployments)")
     w.add_argument("--once", action="store_true", help="exit when the queue is empty")
 

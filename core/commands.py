@@ -19,6 +19,7 @@ def run(args: argparse.Namespace) -> int:
         "update": _update,
         "refund": _refund,
         "export": _export,
+        "mail": _mail,
         "worker": _worker,
         "users": _users,
     }[args.command]
@@ -256,6 +257,23 @@ def _export(args) -> int:
         )
         print(f"exported {report.rows} rows to {args.out}{replaced}")
         return EXIT_OK
+    finally:
+        rt.stop()
+
+
+def _mail(args) -> int:
+    """One line per order: ``61 mail order ok (to ...)``, ``--dry-run``: the preview."""
+    from core.mail.service import send_mail
+
+    rt = _runtime()
+    try:
+        actor = _actor(rt, args.operator)
+        failed = False
+        for order_no in dict.fromkeys(args.order_nos):
+            r = send_mail(rt.mail, actor, order_no, args.template, dry_run=args.dry_run)
+            print(r.cli_line(), flush=True)
+            failed |= not (r.done or r.outcome == "preview")
+        return EXIT_FAILED if failed else EXIT_OK
     finally:
         rt.stop()
 

@@ -573,6 +573,61 @@ CATALOG: dict[str, tuple[str, str]] = {
         "対応状況が「キャンセル」のため、売上確定(キャプチャー)はできません。",
         "The order is cancelled, so it cannot be captured.",
     ),
+    # --- メール通知 (mail area: pages/_mail.py, the order page, the list row, 設定) ---------
+    "action.mail": ("メール通知", "Customer mail"),
+    "orders.mail_col": ("メール", "Mail"),
+    "orders.mail_link": ("メール作成", "Compose"),
+    "mail.section": ("メール通知", "Customer mail"),
+    "mail.template": ("テンプレート", "Template"),
+    "mail.from": ("差出人", "From"),
+    "mail.to": ("宛先", "To"),
+    "mail.subject": ("件名", "Subject"),
+    "mail.body": ("本文(プレビュー)", "Body (preview)"),
+    "mail.japanese_note": (
+        "お客様へのメールは常に日本語で送信されます(画面の言語には影響されません)。",
+        "Customer mails are always in Japanese (the shop's customers are); the screen language does not change them.",
+    ),
+    "mail.send": ("このメールを送信する", "Send this mail"),
+    "mail.send_again": ("もう一度送信する", "Send again"),
+    "mail.sent_note": (
+        "このメールは送信済みです。同じメールをもう一度送る場合は「もう一度送信する」を押してください。",
+        "This mail has been sent. To send it once more, press 'Send again'.",
+    ),
+    "mail.unknown_note": (
+        "送信できたか確認できませんでした。届いていないことを確認してから「もう一度送信する」を押してください。",
+        "It is not known whether the mail arrived. Check first, then press 'Send again' if needed.",
+    ),
+    "mail.demo_note": (
+        "デモモード: メールは内蔵のSMTPサーバーが受け取り、外部には送信されません(デモ受信箱で確認できます)。",
+        "Demo mode: mail goes to the embedded SMTP server and never leaves this machine (see the demo inbox).",
+    ),
+    "mail.history": ("送信履歴", "Sent mails"),
+    "mail.history_empty": (
+        "この受注のメール送信履歴はありません。",
+        "No mail has been sent for this order yet.",
+    ),
+    "mail.col.status": ("状態", "Status"),
+    "mail.col.error": ("エラー", "Error"),
+    "mail.status.sending": ("送信中", "Sending"),
+    "mail.status.sent": ("送信済み", "Sent"),
+    "mail.status.failed": ("失敗(未送信)", "Failed (not sent)"),
+    "mail.status.unknown": ("結果不明", "Unknown outcome"),
+    "mail.inbox": ("デモ受信箱", "Demo inbox"),
+    "mail.inbox_order": ("デモ受信箱(この受注のメール)", "Demo inbox (this order's mails)"),
+    "mail.inbox_hint": (
+        "内蔵のデモSMTPサーバーが受け取ったメールです(新しい順、最大{limit}件)。",
+        "Mails the embedded demo SMTP server received (newest first, up to {limit}).",
+    ),
+    "mail.inbox_empty": ("デモ受信箱にメールはありません。", "The demo inbox is empty."),
+    "mail.inbox_pick": ("表示するメール", "Mail to show"),
+    "mail.received": ("受信日時", "Received"),
+    "mail.settings": ("メール送信設定", "Mail settings"),
+    "mail.server": ("SMTPサーバー", "SMTP server"),
+    "mail.mail_from": ("送信元(MAIL_FROM)", "Sender (MAIL_FROM)"),
+    "mail.problem": (
+        "メール送信の設定に問題があります: {message}",
+        "Mail settings have a problem: {message}",
+    ),
 }
 
 

@@ -27,12 +27,25 @@ class Runtime:
     sandbox: object | None = None  # RunningSandbox when embedded
     workers: WorkerPool | None = None
     notes: list[str] = field(default_factory=list)
+    _mail: object | None = field(default=None, repr=False)  # メール通知: built on first use
 
     @property
     def api_base(self) -> str:
         return self.ops.client.api_base
 
+    @property
+    def mail(self):
+        """The mail service (core.mail.service.MailService) of this runtime."""
+        with _mail_lock:
+            if self._mail is None:
+                from core.mail.service import from_settings
+
+                self._mail = from_settings(self.settings, self.db, self.ops.clock)
+            return self._mail
+
     def stop(self) -> None:
+        if self._mail is not None:
+            self._mail.stop()
         if self.workers:
             self.workers.stop()
         if self.sandbox is not None:
@@ -40,6 +53,7 @@ class Runtime:
 
 
 _lock = threading.Lock()
+_mail_lock = threading.Lock()
 
 
 def lock_ttl_for(timeout_s: float) -> timedelta:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     auth_operator_emails: str = ""  # oidc: comma-separated emails mapped to operator
     session_timeout_min: int = Field(480, ge=1)
     sandbox_db: str = "data/sandbox.db"  # embedded demo sandbox state
+    # --- メール通知 (mail): SMTP_URL holds the password, so it is a secret like the key.
+    # Unset: demo mode sends to an embedded local SMTP server that keeps mail in
+    # demo_mail_dir (a Maildir the app shows); test/live mode cannot send mail.
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 or smtps://...:465
+    mail_from: str = ""  # "ショップ名 <shop@example.jp>"; the display name is the shop name
+    demo_mail_dir: str = "data/demo_mail"  # the embedded demo SMTP server's Maildir
 
     @field_validator("paidy_secret_key", mode="before")
     @classmethod

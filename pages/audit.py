@@ -10,6 +10,7 @@ from pages import _ui
 from pages._ui import t
 
 ACTIONS = ("capture", "refund", "update", "close", "refresh", "order_save", "status_change", "link")
+ACTIONS += ("mail",)  # メール通知
 OUTCOMES = ("ok", "skipped", "failed", "unknown", "intent", "settled")
 CSV_KEY = "audit_csv"
 

@@ -18,7 +18,7 @@ from core.operations.orders import save_order
 from core.roles import Permission
 from core.storage.search import OrderNotFound, get_order
 from core.timeutil import as_utc
-from pages import _ui
+from pages import _mail, _ui
 from pages._ui import t
 
 PENDING = "paidy_pending"  # {"action", "order_no", "version", "amount"} awaiting confirmation
@@ -561,10 +561,16 @@ def main() -> None:
     flash = st.session_state.pop("order_flash", None)
     if flash:
         st.success(flash)
+    mail_first = str(st.query_params.get("mail", "")) == "1"  # the list row's メール link
+    if mail_first:
+        _mail.mail_section(order_no, expanded=True)
     info_tables(order)
     edit_section(order_no)
     st.divider()
     paidy_panel(order_no)
+    if not mail_first:
+        st.divider()
+        _mail.mail_section(order_no)
 
 
 with _ui.guard():

@@ -174,6 +174,7 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     view = pd.DataFrame(
         {
             "edit": [f"/order?order={int(n)}" for n in frame["order_no"]],
+            "mail": [f"/order?order={int(n)}&mail=1" for n in frame["order_no"]],
             "order_no": frame["order_no"],
             "ordered": _ui.jst_frame_col(frame["ordered_at"]),
             "customer": frame["customer_name"],
@@ -201,6 +202,9 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     config = {
         "edit": st.column_config.LinkColumn(
             t("col.open"), display_text=r"/order\?order=(\d+)", width="small"
+        ),
+        "mail": st.column_config.LinkColumn(
+            t("orders.mail_col"), display_text=t("orders.mail_link"), width="small"
         ),
         "order_no": st.column_config.NumberColumn(t("col.order_no"), format="%d", width="small"),
         "ordered": st.column_config.TextColumn(t("col.ordered_at")),

@@ -13,7 +13,7 @@ from core import export
 from core.auth import users
 from core.roles import Permission, Role
 from core.settings import Mode
-from pages import _ui
+from pages import _mail, _ui
 from pages._ui import t
 
 
@@ -190,6 +190,8 @@ def main() -> None:
     column_sets(ctx)
     st.divider()
     user_admin(ctx)
+    st.divider()
+    _mail.mail_settings(ctx)
 
 
 with _ui.guard():

@@ -363,4 +363,30 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
 
 
+# ----------------------------------------------------------------------- mail (メール通知)
+class MailSend(Base):
+    """One customer mail send (migration 0006). ``token`` is the click's (unique: a double
+    click sends once); ``inflight_key`` is ``"<order_no>:<template>"`` while the send is in
+    flight and NULL after (unique: one send per order and template at a time)."""
+
+    __tablename__ = "mail_sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    inflight_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    order_no: Mapped[int] = mapped_column(Integer)
+    template: Mapped[str] = mapped_column(String(16))
+    to_addr: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    subject: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16))  # sending|sent|failed|unknown
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _now_column()
+    finished_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    __table_args__ = (Index("ix_mail_sends_order_no_created_at", "order_no", "created_at"),)
+
+
 TABLES = Base.metadata.tables

@@ -50,6 +50,7 @@ class Server:
     base: str
     db_url: str
     sandbox_url: str = ""  # the sandbox the server's payments live in (to add payments)
+    mail_dir: str = ""  # the embedded demo SMTP server's Maildir (メール通知)
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +73,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
             PAIDY_API_BASE=sandbox.url,
             AUTH_MODE="none",
             STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+            DEMO_MAIL_DIR=str(tmp / "demo_mail"),
         )
         log = open(tmp / "server.log", "w")
         proc = subprocess.Popen(
@@ -108,7 +110,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                         "streamlit did not start:\n" + (tmp / "server.log").read_text()[-3000:]
                     )
                 time.sleep(0.2)  # ok-sleep: poll until the server listens (deadline above)
-            yield Server(base, url, sandbox.url)
+            yield Server(base, url, sandbox.url, str(tmp / "demo_mail"))
         finally:
             proc.terminate()
             try:
