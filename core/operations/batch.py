@@ -440,6 +440,10 @@ class WorkerPool:
     def wake(self) -> None:
         self._wake.set()
 
+    def alive(self) -> int:
+        """How many worker threads are running (GET /healthz)."""
+        return sum(t.is_alive() for t in self._threads)
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
