@@ -17,7 +17,7 @@ from core.operations.orders import save_order
 from core.roles import Permission
 from core.storage.search import OrderNotFound, get_order
 from core.timeutil import as_utc
-from pages import _ui
+from pages import _delete, _ui
 from pages._ui import t
 
 PENDING = "paidy_pending"  # {"action", "order_no", "version", "amount"} awaiting confirmation
@@ -558,10 +558,18 @@ def main() -> None:
     flash = st.session_state.pop("order_flash", None)
     if flash:
         st.success(flash)
+    _delete.results()
+    if order.deleted_at is not None:  # 削除済み: say so (admin: 復元), show it read-only
+        _delete.deleted_notice(ctx, order)
+        info_tables(order)
+        return
     info_tables(order)
     edit_section(order_no)
     st.divider()
     paidy_panel(order_no)
+    st.divider()
+    _delete.button(ctx, [order_no], key=f"order_delete_{order_no}")
+    _delete.dialog()
 
 
 with _ui.guard():

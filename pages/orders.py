@@ -15,7 +15,7 @@ from core.domain.states import PaymentState
 from core.operations.orders import change_status
 from core.roles import Permission
 from core.storage.search import InvalidQuery, OrderQuery, search_orders
-from pages import _ui
+from pages import _delete, _ui
 from pages._ui import t
 
 SAVED = "orders_query_values"  # the last submitted form values (survive page switches)
@@ -265,6 +265,10 @@ def results(ctx: _ui.PageContext, values: dict) -> None:
     st.session_state["orders_selected"] = selected
     st.caption(t("orders.select_hint") + "  " + t("orders.selected", count=len(selected)))
     selection_actions(ctx, selected)
+    _delete.button(
+        ctx, selected, key="orders_delete", clear=[GRID_KEY], label=t("delete.button_selected")
+    )
+    _delete.dialog()
     csv_export(ctx, query, values)
 
 
@@ -426,6 +430,7 @@ def main() -> None:
     flash = st.session_state.pop("orders_flash", None)
     if flash:
         st.success(flash)
+    _delete.results()
     values = restore_form()
     search_form()
     try:
