@@ -274,3 +274,18 @@ def test_without_a_token_there_is_no_webhook_route():
     assert [r.path for r in routes(lambda: None, Settings(webhook_token="  "))] == [HEALTH_PATH]
     with_token = routes(lambda: None, Settings(webhook_token=TOKEN))
     assert [r.path for r in with_token] == [HEALTH_PATH, WEBHOOK_PATH]
+
+
+def test_healthz_says_error_when_the_runtime_cannot_start():
+    from core.settings import Settings
+    from core.web import Handlers
+
+    def broken():
+        raise RuntimeError(f"cannot open postgresql://ops:{TOKEN}@db/x")
+
+    found = Handlers(broken, Settings(webhook_token=TOKEN))._health()
+    assert not found.ok
+    body = found.as_json()
+    assert body["status"] == "error" and body["database"]["reachable"] is False
+    assert body["workers"] == {"alive": 0, "expected": 0} and body["webhooks"] is True
+    assert TOKEN not in str(body) and "postgresql" not in str(body)
