@@ -4,19 +4,25 @@ mode badge) and the navigation over the six pages.
 Run with ``streamlit run streamlit_app.py`` (demo mode by default: an embedded Paidy sandbox
 with demo orders). Every page lives in ``pages/`` and gets the runtime, the actor and the
 language through ``pages/_ui.py``.
+
+The same server also answers ``GET /healthz`` and, with ``WEBHOOK_TOKEN`` set,
+``POST /webhooks/paidy/<token>`` (``core/web.py``): ``streamlit run`` finds ``app`` below
+and serves it. This file is then both imported once by the server (no script run: define
+``app``) and run as the script of every session (draw the screens).
 """
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-st.set_page_config(page_title="Paidy 決済管理", page_icon=":material/payments:", layout="wide")
-
-from core.i18n import t as _t  # noqa: E402
-from pages import _ui  # noqa: E402
+from core.i18n import t as _t
+from core.roles import Permission
+from pages import _ui
 
 
 def main() -> None:
+    st.set_page_config(page_title="Paidy 決済管理", page_icon=":material/payments:", layout="wide")
     lang = _ui.boot()
     pages = [
         st.Page(
@@ -57,7 +63,22 @@ def main() -> None:
             url_path="settings",
         ),
     ]
+    if _ui.can(Permission.ADMIN):  # restoring deleted orders is an admin's (core checks too)
+        pages.append(
+            st.Page(
+                "pages/deleted.py",
+                title=_t("nav.deleted", lang),
+                icon=":material/delete:",
+                url_path="deleted",
+            )
+        )
     st.navigation(pages).run()
 
 
-main()
+if get_script_run_ctx(suppress_warning=True) is not None:  # a session's script run
+    main()
+else:  # imported by `streamlit run` (or uvicorn): the server with the extra routes
+    from core import web
+    from core.settings import get_settings
+
+    app = st.App("streamlit_app.py", routes=web.routes(_ui.runtime, get_settings()))

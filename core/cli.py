@@ -163,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reason")
     r.add_argument("--operator")
 
+    for name, what in (("delete", "delete orders (guarded soft delete)"),
+                       ("restore", "restore deleted orders (admin)")):  # fmt: skip
+        dl = sub.add_parser(name, help=what)
+        dl.add_argument("order_nos", nargs="+", type=_order_no, metavar="ORDER_NO")
+        dl.add_argument("--operator")
+        dl.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
     e = sub.add_parser("export", help="write the orders matching the filters as CSV")
     add_search_filters(e)
     e.add_argument("--columns", help="comma-separated column keys")

@@ -20,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
         "refund": _refund,
         "export": _export,
         "mail": _mail,
+        "delete": _delete,
+        "restore": _delete,
         "worker": _worker,
         "users": _users,
     }[args.command]
@@ -216,6 +218,30 @@ def _sync(args) -> int:
             print("nothing to sync")
             return EXIT_OK
         return _print_job(rt, job, order_nos, run, "refresh")
+    finally:
+        rt.stop()
+
+
+def _delete(args) -> int:
+    """``delete|restore ORDER_NO... [--yes]``: asks first (on stderr) unless --yes."""
+    from core.operations.delete import delete_orders, restore_orders
+
+    nos = list(dict.fromkeys(args.order_nos))
+    if not args.yes:
+        verb = "Delete" if args.command == "delete" else "Restore"
+        shown = ", ".join(map(str, nos[:20])) + (" ..." if len(nos) > 20 else "")
+        print(f"{verb} {len(nos)} order(s): {shown}? [y/N] ", end="", file=sys.stderr, flush=True)
+        answer = (sys.stdin.readline() if sys.stdin else "").strip().lower()
+        if answer not in ("y", "yes"):
+            raise UsageError("not confirmed: nothing changed (answer y, or pass --yes)")
+    rt = _runtime()
+    try:
+        actor = _actor(rt, args.operator)
+        run = delete_orders if args.command == "delete" else restore_orders
+        results = run(rt.ops, actor, nos)
+        for r in results:
+            print(r.cli_line())
+        return EXIT_OK if all(r.done for r in results) else EXIT_FAILED
     finally:
         rt.stop()
 

@@ -4,6 +4,9 @@ on SQLite and PostgreSQL alike. Times are UTC in the database and JST on screen.
 
 Captured/refunded "today" and "this month" count what this system did: the audit log's
 successful capture/refund entries (Paidy has no list endpoint to ask for anything else).
+
+Deleted orders (削除) leave every figure and list here, their audit entries included; the
+audit log screen and an order's timeline keep them (core/storage/deleted.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import Date, and_, case, cast, func, literal, or_, select
 
 from core.domain.states import PaymentState
 from core.storage.db import Database
+from core.storage.deleted import live_order, not_deleted_order_id
 from core.storage.models import AuditLog, Order, PaidyPayment, UtcDateTime
 from core.storage.search import discrepancy_condition, state_column, state_condition
 from core.timeutil import JST, as_utc, jst_day_range_utc, jst_day_start_utc, jst_today
@@ -75,18 +79,22 @@ def metrics(db: Database, now: datetime) -> Metrics:
     is_open = state_condition(PaymentState.OPEN, now)
     in3 = and_(is_open, PT.c.expires_at < _at(now + timedelta(days=3)))
     in7 = and_(is_open, PT.c.expires_at < _at(now + timedelta(days=7)))
-    pay_q = select(
-        _count_if(is_open),
-        _sum_if(is_open, PT.c.amount),
-        _count_if(in3),
-        _sum_if(in3, PT.c.amount),
-        _count_if(in7),
-        _sum_if(in7, PT.c.amount),
-    ).select_from(PT)
+    pay_q = (
+        select(
+            _count_if(is_open),
+            _sum_if(is_open, PT.c.amount),
+            _count_if(in3),
+            _sum_if(in3, PT.c.amount),
+            _count_if(in7),
+            _sum_if(in7, PT.c.amount),
+        )
+        .select_from(PT)
+        .where(not_deleted_order_id(PT.c.order_id))
+    )
     disc_q = (
         select(func.count())
         .select_from(OT.join(PT, PT.c.order_id == OT.c.id))
-        .where(discrepancy_condition())
+        .where(discrepancy_condition(), live_order())
     )
     today = jst_today(now)
     day_start = jst_day_start_utc(today)
@@ -106,7 +114,7 @@ def metrics(db: Database, now: datetime) -> Metrics:
         _sum_if(ref, amount),
         _count_if(ref),
         _count_if(and_(AT.c.outcome == "failed", is_today)),
-    ).where(AT.c.created_at >= _at(month_start))
+    ).where(AT.c.created_at >= _at(month_start), not_deleted_order_id(AT.c.order_id))
     unsettled_q = (
         select(func.count())
         .select_from(AT)
@@ -214,7 +222,7 @@ def expiring_soon(db: Database, now: datetime, limit: int = 20) -> pd.DataFrame:
             PT.c.test,
         )
         .select_from(OT.join(PT, PT.c.order_id == OT.c.id))
-        .where(state_condition(PaymentState.OPEN, now))
+        .where(state_condition(PaymentState.OPEN, now), live_order())
         .order_by(PT.c.expires_at.asc(), OT.c.order_no.asc())
         .limit(limit)
     )
@@ -244,11 +252,15 @@ def expiring_soon(db: Database, now: datetime, limit: int = 20) -> pd.DataFrame:
 
 def amounts_by_state(db: Database, now: datetime) -> pd.DataFrame:
     """Per derived state: how many payments, Paidy amount and billed amount (yen)."""
-    inner = select(
-        state_column(as_utc(now)).label("state"),
-        PT.c.amount.label("amount"),
-        (PT.c.captured_amount - PT.c.refunded_amount).label("billed"),
-    ).subquery()
+    inner = (
+        select(
+            state_column(as_utc(now)).label("state"),
+            PT.c.amount.label("amount"),
+            (PT.c.captured_amount - PT.c.refunded_amount).label("billed"),
+        )
+        .where(not_deleted_order_id(PT.c.order_id))
+        .subquery()
+    )
     q = select(
         inner.c.state,
         func.count(),
@@ -284,6 +296,7 @@ def captures_per_day(db: Database, now: datetime, days: int = 30) -> pd.DataFram
             AT.c.action == "capture",
             AT.c.outcome == "ok",
             AT.c.created_at >= _at(jst_day_start_utc(start)),
+            not_deleted_order_id(AT.c.order_id),
         )
         .subquery()
     )

@@ -628,6 +628,62 @@ CATALOG: dict[str, tuple[str, str]] = {
         "メール送信の設定に問題があります: {message}",
         "Mail settings have a problem: {message}",
     ),
+    # --- 削除 (soft delete), restore, webhooks: unlinked authorizations (area: delete) ------------
+    "nav.deleted": ("削除済み受注", "Deleted orders"),
+    "action.delete": ("削除", "Delete"),
+    "action.restore": ("復元", "Restore"),
+    "action.webhook": ("Paidy通知(Webhook)", "Paidy webhook"),
+    "delete.button": ("削除", "Delete"),
+    "delete.button_selected": ("選択した受注を削除", "Delete selected"),
+    "delete.title": ("受注の削除", "Delete orders"),
+    "delete.confirm": (
+        "次の {count}件の受注を削除します: 注文番号 {numbers}",
+        "Delete these {count} orders: {numbers}",
+    ),
+    "delete.confirm_note": (
+        "削除した受注は検索・CSV出力・ダッシュボードに表示されなくなります。操作履歴には残り、管理者が復元できます。Paidy決済がオープン、または売上確定済みで全額払い戻しされていない受注は削除されません。",
+        "Deleted orders leave search, CSV export and the dashboard. They stay in the audit log and an administrator can restore them. Orders whose Paidy payment is open, or captured and not fully refunded, are not deleted.",
+    ),
+    "delete.run": ("削除する", "Delete"),
+    "delete.done": ("{count}件の受注を削除しました。", "Deleted {count} orders."),
+    "delete.is_deleted": (
+        "この受注は削除されています(削除日時: {at} / 削除者: {by})。検索・CSV出力・ダッシュボードには表示されません。",
+        "This order is deleted (deleted {at} by {by}). It does not appear in search, CSV export or the dashboard.",
+    ),
+    "delete.restore_hint": (
+        "復元できるのは管理者のみです。",
+        "Only an administrator can restore it.",
+    ),
+    "restore.button": ("復元", "Restore"),
+    "restore.selected": ("選択した受注を復元", "Restore selected"),
+    "restore.title": ("削除済み受注", "Deleted orders"),
+    "restore.intro": (
+        "削除された受注の一覧です。復元すると検索・CSV出力・ダッシュボードに再び表示されます。",
+        "Orders that were deleted. Restoring brings them back into search, CSV export and the dashboard.",
+    ),
+    "restore.none": ("削除済みの受注はありません。", "No deleted orders."),
+    "restore.done": ("{count}件の受注を復元しました。", "Restored {count} orders."),
+    "col.deleted_at": ("削除日時", "Deleted at"),
+    "col.deleted_by": ("削除者", "Deleted by"),
+    "dash.unlinked_title": ("未紐付けのPaidy決済", "Unlinked Paidy authorizations"),
+    "dash.unlinked_intro": (
+        "Paidyから通知があったものの、受注が見つからない決済です(通知の内容は未確認)。「紐付け」でPaidyから決済を読み込み、受注を作成します。",
+        "Payments Paidy notified us about that have no order here (what the notification said is unverified). Link reads the payment from Paidy and creates its order.",
+    ),
+    "dash.unlinked_row": (
+        "{payment_id} / 通知 {hints}回 / 最終 {last_seen} / {status}",
+        "{payment_id} / {hints} notifications / last {last_seen} / {status}",
+    ),
+    "dash.unlinked_ref": (
+        "通知の注文番号: {order_ref}",
+        "Order ref in the notification: {order_ref}",
+    ),
+    "dash.unlinked_link": ("紐付け", "Link"),
+    "dash.unlinked_more": ("ほか {count}件", "{count} more"),
+    "dash.unlinked_done": (
+        "{payment_id} を注文番号 {order_no} に紐付けました。",
+        "Linked {payment_id} to order {order_no}.",
+    ),
 }
 
 

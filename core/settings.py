@@ -54,8 +54,10 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 or smtps://...:465
     mail_from: str = ""  # "ショップ名 <shop@example.jp>"; the display name is the shop name
     demo_mail_dir: str = "data/demo_mail"  # the embedded demo SMTP server's Maildir
+    # unset: no webhook route; set: POST /webhooks/paidy/<token> (a secret, like the key)
+    webhook_token: SecretStr | None = None
 
-    @field_validator("paidy_secret_key", mode="before")
+    @field_validator("paidy_secret_key", "webhook_token", mode="before")
     @classmethod
     def _blank_key_is_none(cls, v: object) -> object:
         return None if v is None or (isinstance(v, str) and not v.strip()) else v
@@ -69,6 +71,10 @@ class Settings(BaseSettings):
 
     def secret_key(self) -> str | None:
         return self.paidy_secret_key.get_secret_value().strip() if self.paidy_secret_key else None
+
+    def webhook_secret(self) -> str | None:
+        """The webhook URL's token (never shown; None: no webhook route)."""
+        return self.webhook_token.get_secret_value().strip() if self.webhook_token else None
 
     @property
     def masked_key(self) -> str:

@@ -9,8 +9,8 @@ from core import dashboard as dq
 from pages import _ui
 from pages._ui import t
 
-ACTIONS = ("capture", "refund", "update", "close", "refresh", "order_save", "status_change", "link")
-ACTIONS += ("mail",)  # メール通知
+ACTIONS = ("capture", "refund", "update", "close", "refresh", "order_save", "status_change", "link",
+           "delete", "restore", "webhook", "mail", "review")  # fmt: skip
 OUTCOMES = ("ok", "skipped", "failed", "unknown", "intent", "settled")
 CSV_KEY = "audit_csv"
 

@@ -182,6 +182,50 @@ def review_one(ctx: _ui.PageContext, flagged) -> None:
             st.rerun()
 
 
+def unlinked(ctx: _ui.PageContext) -> None:
+    """Payments Paidy told us about that have no order here: one click links each (reads it
+    from Paidy and creates its order). Hidden when there are none."""
+    from core.operations import unlinked as ul
+
+    frame = ul.unlinked_payments(ctx.ops, limit=20)
+    flash = st.session_state.pop("dash_link_flash", None)
+    if flash:
+        st.success(flash, icon=":material/link:")
+    if frame.empty:
+        return
+    st.subheader(t("dash.unlinked_title"))
+    st.caption(t("dash.unlinked_intro"))
+    for row in frame.itertuples():
+        c = st.columns([5, 1], vertical_alignment="center")
+        c[0].text(
+            t(
+                "dash.unlinked_row",
+                payment_id=row.payment_id,
+                hints=int(row.hints),
+                last_seen=_ui.jst(row.last_seen_at.to_pydatetime()),
+                status=row.last_status or "-",
+            )
+            + (("  " + t("dash.unlinked_ref", order_ref=row.order_ref)) if row.order_ref else "")
+        )
+        if ctx.can(Permission.ACT) and c[1].button(
+            t("dash.unlinked_link"), key=f"dash_link_{row.payment_id}", icon=":material/link:"
+        ):
+            try:
+                res = ul.link(ctx.ops, ctx.actor, row.payment_id)
+            except Exception as exc:  # RuleViolation / PaidyError: both say why
+                if not hasattr(exc, "message"):
+                    raise
+                _ui.show_refusal(exc)
+                return
+            st.session_state["dash_link_flash"] = t(
+                "dash.unlinked_done", payment_id=res.payment_id, order_no=str(res.order_no)
+            )
+            st.rerun()
+    total = ul.unlinked_count(ctx.ops) if len(frame) == 20 else len(frame)
+    if total > len(frame):
+        st.caption(t("dash.unlinked_more", count=total - len(frame)))
+
+
 def chart(ctx: _ui.PageContext, now) -> None:
     st.subheader(t("dash.chart_state"))
     frame = dq.amounts_by_state(ctx.db, now)
@@ -201,6 +245,7 @@ def main() -> None:
     now = ctx.ops.now()
     tiles(dq.metrics(ctx.db, now))
     attention(ctx)
+    unlinked(ctx)
     left, right = st.columns([3, 2])
     with left:
         expiring(ctx, now)

@@ -18,7 +18,7 @@ from core.operations.orders import save_order
 from core.roles import Permission
 from core.storage.search import OrderNotFound, get_order
 from core.timeutil import as_utc
-from pages import _mail, _ui
+from pages import _delete, _mail, _ui
 from pages._ui import t
 
 PENDING = "paidy_pending"  # {"action", "order_no", "version", "amount"} awaiting confirmation
@@ -561,6 +561,11 @@ def main() -> None:
     flash = st.session_state.pop("order_flash", None)
     if flash:
         st.success(flash)
+    _delete.results()
+    if order.deleted_at is not None:  # 削除済み: say so (admin: 復元), show it read-only
+        _delete.deleted_notice(ctx, order)
+        info_tables(order)
+        return
     mail_first = str(st.query_params.get("mail", "")) == "1"  # the list row's メール link
     if mail_first:
         _mail.mail_section(order_no, expanded=True)
@@ -568,8 +573,10 @@ def main() -> None:
     edit_section(order_no)
     st.divider()
     paidy_panel(order_no)
+    st.divider()
+    _delete.button(ctx, [order_no], key=f"order_delete_{order_no}")
+    _delete.dialog()
     if not mail_first:
-        st.divider()
         _mail.mail_section(order_no)
 
 

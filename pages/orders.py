@@ -15,7 +15,7 @@ from core.domain.states import PaymentState
 from core.operations.orders import change_status
 from core.roles import Permission
 from core.storage.search import InvalidQuery, OrderQuery, search_orders
-from pages import _selection, _ui
+from pages import _delete, _selection, _ui
 from pages._ui import t
 
 SAVED = "orders_query_values"  # the last submitted form values (survive page switches)
@@ -261,6 +261,10 @@ def results(ctx: _ui.PageContext, values: dict) -> None:
     )
     st.caption(t("orders.select_hint"))
     selection_actions(ctx, selected)
+    _delete.button(
+        ctx, selected, key="orders_delete", clear=[GRID_KEY], label=t("delete.button_selected")
+    )
+    _delete.dialog()
     csv_export(ctx, query, values)
 
 
@@ -423,6 +427,7 @@ def main() -> None:
     flash = st.session_state.pop("orders_flash", None)
     if flash:
         st.success(flash)
+    _delete.results()
     values = restore_form()
     search_form()
     try:

@@ -507,6 +507,9 @@ def recent_jobs(ops: Ops, limit: int = 20) -> list[JobProgress]:
 
 
 # --- the in-process worker pool (app server) -------------------------------------------------
+HOUSEKEEPING = "-housekeeping"
+
+
 class WorkerPool:
     """Worker threads that poll for pending items (``ops.workers`` of them), plus one
     housekeeping thread that, every ``maintenance_s``, takes back a dead worker's items
@@ -530,7 +533,7 @@ class WorkerPool:
             log_exception(log, "recovering stale items at the start of %s", self.name)
         for i in range(self.ops.workers):
             self._spawn(self._loop, f"{self.name}-{i}")
-        self._spawn(self._maintain, f"{self.name}-housekeeping")
+        self._spawn(self._maintain, f"{self.name}{HOUSEKEEPING}")
         return self
 
     def _spawn(self, target, name: str) -> None:
@@ -541,6 +544,15 @@ class WorkerPool:
     def wake(self) -> None:
         self._wake.set()
 
+    def alive(self) -> int:
+        """How many worker threads are running (GET /healthz); the housekeeping thread
+        counts only while it is alive too (a dead one makes the pool unhealthy)."""
+        workers = [t for t in self._threads if not t.name.endswith(HOUSEKEEPING)]
+        keeper = [t for t in self._threads if t.name.endswith(HOUSEKEEPING)]
+        if keeper and not all(t.is_alive() for t in keeper):
+            return 0
+        return sum(t.is_alive() for t in workers)
+
     def stop(self, timeout: float | None = None) -> bool:
         """Stop claiming; wait (up to ``timeout``, default the request timeout + 5 s) for the
         items in hand. True when every thread finished."""
@@ -550,10 +562,6 @@ class WorkerPool:
         for t in self._threads:
             t.join(limit)
         return not any(t.is_alive() for t in self._threads)
-
-    @property
-    def alive(self) -> int:
-        return sum(t.is_alive() for t in self._threads)
 
     def _loop(self, worker: str) -> None:
         while not self._stop.is_set():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.operations import audit
 from core.operations.context import Ops
@@ -58,6 +59,8 @@ def link_payment(
             order = s.scalar(select(Order).where(Order.order_no == order_no))
             if order is None:
                 raise OrderNotFound(order_no=order_no)
+            if order.deleted_at is not None:
+                raise OrderIsDeleted(order_no=str(order_no))
             other = s.scalar(
                 select(PaidyPayment.payment_id).where(PaidyPayment.order_id == order.id)
             )

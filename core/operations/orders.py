@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import OrderStatus
 from core.operations import audit
@@ -118,6 +119,8 @@ def save_order(
         order = s.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
         if order is None:
             raise OrderNotFound(order_no=order_no)
+        if order.deleted_at is not None:
+            raise OrderIsDeleted(order_no=str(order_no))
         if expected_updated_at is not None and as_utc(order.updated_at) != as_utc(
             expected_updated_at
         ):
@@ -162,7 +165,11 @@ def change_status(ops: Ops, actor: Actor, order_nos: list[int], status: str) -> 
     with ops.db.session() as s:
         changed = s.execute(
             update(Order)
-            .where(Order.order_no.in_(list(order_nos)), Order.status != status)
+            .where(
+                Order.order_no.in_(list(order_nos)),
+                Order.status != status,
+                Order.deleted_at.is_(None),
+            )
             .values(status=status, updated_at=now)
         ).rowcount
     audit.record_event(

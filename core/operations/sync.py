@@ -7,13 +7,19 @@ from sqlalchemy import select
 from core.operations.batch import BatchAction, create_job, run_job
 from core.operations.context import Ops
 from core.roles import Actor
+from core.storage.deleted import live_order
 from core.storage.models import AuditLog, Order, PaidyPayment
 
 
 def sync_order_nos(ops: Ops, open_only: bool = False) -> list[int]:
-    """All orders with a payment, or only those still authorized (plus any unsettled)."""
+    """All orders with a payment, or only those still authorized (plus any unsettled);
+    deleted orders are left out."""
     with ops.db.session() as s:
-        q = select(Order.order_no).join(PaidyPayment, PaidyPayment.order_id == Order.id)
+        q = (
+            select(Order.order_no)
+            .join(PaidyPayment, PaidyPayment.order_id == Order.id)
+            .where(live_order())
+        )
         if open_only:
             unsettled = select(AuditLog.payment_id).where(
                 AuditLog.outcome.in_(("intent", "unknown"))

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -123,6 +124,10 @@ class Order(Base):
     total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = _now_column()
+    # 0005: soft delete (削除). A deleted order is kept (audit log, restore by an admin) but
+    # leaves search, export, the dashboard and sync; see core/storage/deleted.py.
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[str | None] = mapped_column(String(200))
 
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order",
@@ -142,6 +147,12 @@ class Order(Base):
         Index("ix_orders_email", "email"),
         Index("ix_orders_birth_date", "birth_date"),
         Index("ix_orders_gender", "gender"),
+        Index(
+            "ix_orders_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
 
@@ -266,6 +277,22 @@ class InflightAction(Base):
     started_at: Mapped[datetime] = _now_column()
 
 
+class UnlinkedPayment(Base):
+    """A payment a webhook named that we have no record of (0005): listed on the dashboard
+    for a one-click link. What the hint said is unverified until the link reads Paidy."""
+
+    __tablename__ = "unlinked_payments"
+
+    payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    hints: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_status: Mapped[str | None] = mapped_column(String(64))
+    order_ref: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_unlinked_payments_last_seen_at", "last_seen_at"),)
+
+
 # ------------------------------------------------------------------------------ batch jobs
 class BatchJob(Base):
     __tablename__ = "batch_jobs"
@@ -322,6 +349,7 @@ class BatchItem(Base):
         Index("ix_batch_items_job_id_status", "job_id", "status"),
         Index("ix_batch_items_status", "status"),
         Index("ix_batch_items_job_id_position", "job_id", "position"),
+        Index("ix_batch_items_payment_id_status", "payment_id", "status"),  # 0005: webhooks
     )
 
 

@@ -78,6 +78,7 @@ from core.domain.money import parse_yen
 from core.domain.orders import Gender, InvalidChoice, OrderStatus, PaymentMethod, parse_choice
 from core.domain.states import PaymentState
 from core.storage.db import Database
+from core.storage.deleted import deleted_ids, live_order
 from core.storage.models import Order, PaidyPayment, UtcDateTime
 from core.timeutil import jst_day_range_utc
 
@@ -763,7 +764,8 @@ def _payment_conditions(q: OrderQuery, now: datetime) -> list[ColumnElement[bool
 def _conditions(
     db: Database, q: OrderQuery, now: datetime, *, fts_drives: bool = True
 ) -> list[ColumnElement[bool]]:
-    return _order_conditions(db, q, fts_drives=fts_drives) + _payment_conditions(q, now)
+    on_orders = _order_conditions(db, q, fts_drives=fts_drives)
+    return [*on_orders, *_payment_conditions(q, now), live_order()]
 
 
 def _check_sort(sort: str) -> Any:
@@ -864,8 +866,25 @@ def count_orders(db: Database, query: OrderQuery, *, now: datetime) -> int:
 
 
 def count_select(db: Database, query: OrderQuery, *, now: datetime) -> Select:
-    """The COUNT statement of :func:`count_orders`."""
+    """The COUNT statement of :func:`count_orders`: all matches minus the deleted ones
+    among them (asked from the few deleted rows: core/storage/deleted.py)."""
     _require_aware(now)
+    every = _count_with_deleted(db, query, now).scalar_subquery()
+    return select(every - _count_deleted(db, query, now).scalar_subquery())
+
+
+def _count_deleted(db: Database, q: OrderQuery, now: datetime) -> Select:
+    """How many deleted orders match: driven from the materialised deleted ids."""
+    dead = deleted_ids().cte("deleted_orders").prefix_with("MATERIALIZED")
+    on_payments = _payment_conditions(q, now)
+    from_ = dead.join(OT, OT.c.id == dead.c.id)
+    if on_payments:
+        from_ = from_.join(PT, PT.c.order_id == OT.c.id)
+    on_orders = _order_conditions(db, q, fts_drives=False)
+    return select(func.count()).select_from(from_).where(*on_orders, *on_payments)
+
+
+def _count_with_deleted(db: Database, query: OrderQuery, now: datetime) -> Select:
     text_only = _text_only_count(db, query)
     if text_only is not None:
         return text_only

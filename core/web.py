@@ -1,0 +1,102 @@
+"""HTTP routes served beside the screens by the same server (``st.App`` in streamlit_app.py):
+
+- ``POST /webhooks/paidy/<WEBHOOK_TOKEN>``: only when ``WEBHOOK_TOKEN`` is set. A wrong
+  token is a plain 404 (compared in constant time) and touches nothing; a body over 64 KB
+  is 413 and one that is not a usable hint is 400, both without scheduling anything;
+  otherwise ``core.operations.webhook.receive`` runs in a worker thread and the answer is
+  200 at once (503 if the database cannot take it, so Paidy sends it again).
+- ``GET /healthz``: ``core.health`` as JSON, 200 when healthy, 503 otherwise.
+
+Handlers stay thin: they read the request, call core off the event loop
+(``run_in_threadpool``), and answer. ``get_runtime`` is the app's one runtime per process
+(database, Paidy client, batch workers), shared with the screens.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from core import health
+from core.operations.webhook import MAX_BODY, InvalidWebhook, Received, parse_hint, receive
+from core.settings import Settings
+
+log = logging.getLogger("core.web")
+
+WEBHOOK_PATH = "/webhooks/paidy/{token}"
+HEALTH_PATH = "/healthz"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def routes(get_runtime: Callable[[], object], settings: Settings) -> list[Route]:
+    """The extra routes for ``st.App(..., routes=...)``; the webhook only with a token."""
+    handlers = Handlers(get_runtime, settings)
+    found = [Route(HEALTH_PATH, handlers.healthz, methods=["GET"])]
+    if settings.webhook_secret():
+        found.append(Route(WEBHOOK_PATH, handlers.webhook, methods=["POST"]))
+    return found
+
+
+class Handlers:
+    def __init__(self, get_runtime: Callable[[], object], settings: Settings) -> None:
+        self.get_runtime, self.settings = get_runtime, settings
+        self._token = (settings.webhook_secret() or "").encode()
+
+    # --------------------------------------------------------------------------- healthz
+    async def healthz(self, request: Request) -> Response:
+        found = await run_in_threadpool(self._health)
+        return JSONResponse(found.as_json(), status_code=200 if found.ok else 503, headers=NO_STORE)
+
+    def _health(self) -> health.Health:
+        try:
+            runtime = self.get_runtime()
+        except Exception as exc:  # the reason may name the database: log its type only
+            log.warning("healthz: the runtime is not available (%s)", type(exc).__name__)
+            return health.unavailable(self.settings)
+        return health.check(runtime, self.settings)
+
+    # --------------------------------------------------------------------------- webhook
+    async def webhook(self, request: Request) -> Response:
+        given = str(request.path_params.get("token", "")).encode()
+        if not self._token or not hmac.compare_digest(given, self._token):
+            return PlainTextResponse("Not Found", status_code=404)
+        body = await _read_body(request, MAX_BODY)
+        if body is None:
+            return JSONResponse({"error": "too large"}, status_code=413)
+        try:
+            hint = parse_hint(body)
+        except InvalidWebhook:
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        try:
+            outcome = await run_in_threadpool(self._receive, hint)
+        except Exception:
+            log.exception("webhook for %s could not be recorded", hint.payment_id)
+            return JSONResponse({"error": "unavailable"}, status_code=503)
+        return JSONResponse({"received": outcome.value}, headers=NO_STORE)
+
+    def _receive(self, hint) -> Received:
+        runtime = self.get_runtime()
+        outcome = receive(runtime.ops, hint)
+        if outcome.received is Received.SCHEDULED and runtime.workers is not None:
+            runtime.workers.wake()
+        return outcome.received
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it is longer than ``limit`` (stops reading there)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
