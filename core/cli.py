@@ -34,9 +34,12 @@ def _date(text: str) -> date:
 
 
 def _order_no(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    from core.domain.money import parse_digits
+
+    number = parse_digits(text)  # ASCII or full-width digits only: never ٣ as 3
+    if not number:
         raise argparse.ArgumentTypeError(f"not an order number: {text!r}")
-    return int(text)
+    return number
 
 
 def _yen(text: str) -> int:

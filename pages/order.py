@@ -9,7 +9,14 @@ import streamlit as st
 
 from core import dashboard as dq
 from core.domain.errors import RuleViolation
-from core.domain.money import Discrepancy, discrepancy, parse_yen, refundable, validate_refund
+from core.domain.money import (
+    Discrepancy,
+    discrepancy,
+    parse_digits,
+    parse_yen,
+    refundable,
+    validate_refund,
+)
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, label_of, labels
 from core.domain.states import Action, allowed_actions, derive_state, panel_actions
 from core.operations import payments
@@ -29,8 +36,8 @@ def order_no_param() -> int | None:
     raw = st.query_params.get("order")
     if raw is None:
         return None
-    raw = str(raw).strip()
-    return int(raw) if raw.isdigit() else -1
+    number = parse_digits(raw)
+    return -1 if number is None else number
 
 
 def picker() -> None:
@@ -38,8 +45,9 @@ def picker() -> None:
     st.info(t("order.pick"))
     number = st.text_input(t("orders.order_no"), key="order_pick_no")
     if st.button(t("orders.open"), key="order_pick_go"):
-        if number.strip().isdigit():
-            st.query_params["order"] = number.strip()
+        picked = parse_digits(number)
+        if picked is not None:
+            st.query_params["order"] = str(picked)
             st.rerun()
         st.error(t("audit.bad_order_no"))
 

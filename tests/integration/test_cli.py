@@ -83,6 +83,9 @@ def test_refund_amount_and_close_and_update(cli_env, capsys, world):
         ["capture", "abc"],
         ["capture", "-5"],
         ["refund", "61", "--amount", "1.5"],
+        ["refund", "61", "--amount", "٣"],  # Arabic-Indic three: not 3 yen
+        ["refund", "61", "--amount", "1²"],
+        ["capture", "①⓪⓪"],
         ["refund", "61", "--amount", "0"],
         ["export", "--ordered-from", "2026-13-01", "--out", "x.csv"],
         ["link", "pay_../../etc"],
