@@ -120,19 +120,24 @@ def record_event(
 ) -> int:
     """Non-payment events (対応状況 change, order save, link, login ...)."""
     with db.session() as s:
-        entry = AuditLog(
-            created_at=now,
-            actor=actor,
-            action=action,
-            outcome=fields.pop("outcome", "ok"),
-            message=message,
-            finished_at=now,
-            detail=fields.pop("detail", {}),
-            **fields,
-        )
-        s.add(entry)
-        s.flush()
-        return entry.id
+        return add_event(s, actor, action, message, now, **fields)
+
+
+def add_event(s: Session, actor: str, action: str, message: str, now: datetime, **fields) -> int:
+    """``record_event`` inside the caller's transaction (with the change it records)."""
+    entry = AuditLog(
+        created_at=now,
+        actor=actor,
+        action=action,
+        outcome=fields.pop("outcome", "ok"),
+        message=message,
+        finished_at=now,
+        detail=fields.pop("detail", {}),
+        **fields,
+    )
+    s.add(entry)
+    s.flush()
+    return entry.id
 
 
 def unsettled_entries(s: Session, payment_id: str) -> list[AuditLog]:
