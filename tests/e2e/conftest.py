@@ -49,6 +49,7 @@ def _free_port() -> int:
 class Server:
     base: str
     db_url: str
+    sandbox_url: str = ""  # the sandbox the app talks to (faults can be queued there)
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +108,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                         "streamlit did not start:\n" + (tmp / "server.log").read_text()[-3000:]
                     )
                 time.sleep(0.2)  # ok-sleep: poll until the server listens (deadline above)
-            yield Server(base, url)
+            yield Server(base, url, sandbox.url)
         finally:
             proc.terminate()
             try:
