@@ -175,7 +175,9 @@ _MD_SPECIAL = set("\\`*_[]#|<>~$")
 
 
 def md_escape(text: object) -> str:
-    """Text for a markdown-rendering element, shown literally (no markup, no links)."""
+    """Our own text for a markdown-rendering element, with markdown characters escaped. It
+    does not stop Streamlit from autolinking a bare https://... (nor one inside escaped
+    brackets): anything that may carry Paidy's or a person's words goes through plain()."""
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
 
 
