@@ -33,9 +33,21 @@ def _date(text: str) -> date:
 
 
 def _order_no(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    from core.domain.money import parse_digits
+
+    number = parse_digits(text)  # ASCII or full-width digits only: never ٣ as 3
+    if not number:
         raise argparse.ArgumentTypeError(f"not an order number: {text!r}")
-    return int(text)
+    return number
+
+
+def _days(text: str) -> int:
+    from core.domain.money import parse_digits
+
+    days = parse_digits(text)
+    if days is None:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}")
+    return days
 
 
 def _yen(text: str) -> int:
@@ -68,7 +80,7 @@ def add_search_filters(p: argparse.ArgumentParser) -> None:
     g.add_argument("--amount-max", type=_yen)
     g.add_argument("--status", action="append", help="対応状況 (key or label), repeatable")
     g.add_argument("--paidy-state", action="append", help="open|expired|captured|..., repeatable")
-    g.add_argument("--expires-within", type=int, metavar="DAYS")
+    g.add_argument("--expires-within", type=_days, metavar="DAYS")
     g.add_argument("--discrepancy", action="store_true")
     t = g.add_mutually_exclusive_group()
     t.add_argument("--test", dest="test", action="store_const", const=True)
@@ -178,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--header", choices=["labels", "keys"], default="labels")
     e.add_argument("--lang", choices=["ja", "en"], default="ja")
     e.add_argument("--out", required=True)
+    e.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
     m = sub.add_parser("mail", help="mail each order's customer from a template (メール通知)")
     m.add_argument("order_nos", nargs="+", type=_order_no, metavar="ORDER_NO")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 from core.cli import EXIT_FAILED, EXIT_OK, UsageError, default_operator, query_from_args
 
@@ -250,6 +254,7 @@ def _export(args) -> int:
     from core.export import DEFAULT_COLUMNS, ExportError, check_columns, export_csv, get_column_set
 
     query = query_from_args(args)
+    _check_out(args.out, args.force)
     rt = _runtime()
     try:
         if args.columns:
@@ -265,8 +270,10 @@ def _export(args) -> int:
             columns = check_columns(columns)
         except ExportError as exc:
             raise UsageError(exc.message("en")) from None
-        with open(args.out, "wb") as out:
-            report = export_csv(
+        report = _write_file(
+            args.out,
+            args.force,
+            lambda out: export_csv(
                 rt.db,
                 query,
                 out,
@@ -275,7 +282,8 @@ def _export(args) -> int:
                 lang=args.lang,
                 header=args.header,
                 now=rt.ops.now(),
-            )
+            ),
+        )
         replaced = (
             f" ({report.replaced_cells} cells had characters replaced for {args.encoding})"
             if report.replaced_cells
@@ -302,6 +310,54 @@ def _mail(args) -> int:
         return EXIT_FAILED if failed else EXIT_OK
     finally:
         rt.stop()
+
+
+def _check_out(path: str, force: bool) -> None:
+    """--out must be a file we may write: new, or existing with --force (exit 2 otherwise)."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--out {path} is a directory")
+    if not target.parent.is_dir():
+        raise UsageError(f"--out {path}: the folder {target.parent} does not exist")
+    if target.exists() and not force:
+        raise UsageError(f"{path} already exists; add --force to overwrite it")
+
+
+def _write_file(path: str, force: bool, write):
+    """``write(binary stream)`` into a temporary file beside ``path``, then put it in place:
+    an existing file is replaced only with ``force`` and only once the export has finished
+    (a failed export leaves it as it was); without ``force`` a file created meanwhile is
+    never overwritten (``os.link`` fails if the name exists)."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+        with os.fdopen(fd, "wb") as out:
+            result = write(out)
+        if force:
+            os.replace(tmp, target)
+        else:
+            try:
+                _link_new(tmp, target)
+            except FileExistsError:
+                raise UsageError(f"{path} already exists; add --force to overwrite it") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return result
+
+
+def _link_new(tmp: str, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` unless that name exists (FileExistsError)."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links: exclusive create, then copy
+        with open(target, "xb") as dst, open(tmp, "rb") as src:
+            shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def _worker(args) -> int:

@@ -4,8 +4,10 @@
   shows the labels in the UI language, or the keys (``header="keys"``, for scripts).
 - Times are JST ``YYYY/MM/DD HH:MM``, dates ``YYYY/MM/DD``, amounts plain integers, choices
   their labels, テスト注文 ``テスト``/``本番`` (``test``/``live``).
-- Text cells starting with ``= + - @``, tab or CR get a leading ``'`` so a spreadsheet
-  never runs them as formulas. Numbers, dates and labels are ours and left alone.
+- Text cells starting with ``= + - @``, tab or CR (or ``＝ ＋ － ＠``, or any of these after
+  leading blanks or invisible characters) get a leading ``'`` so a spreadsheet never runs
+  them as formulas (:func:`neutralise`). Numbers (``-500`` in an amount column stays a
+  number), dates and times are ours and left alone.
 - ``cp932`` (Excel's Shift_JIS): the usual Unicode/CP932 look-alikes are mapped (〜 -> ～,
   − -> －, ¥ -> ￥ ...); anything CP932 cannot hold becomes ``?`` and the number of cells
   where that happened is reported. ``utf-8-sig`` (UTF-8 with BOM) loses nothing.
@@ -37,7 +39,10 @@ from core.timeutil import JST, as_utc, utcnow
 
 ENCODINGS = ("utf-8-sig", "cp932")
 FLUSH_ROWS = 1000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: what a spreadsheet may take as the start of a formula; U+2212 (MINUS SIGN) because the CP932
+#: export turns it into "－"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", "\u2212")
+_FORMULA_FIRST = frozenset("".join(FORMULA_START))
 CP932_LOOKALIKES = str.maketrans(
     {
         "\u301c": "\uff5e",  # 〜 WAVE DASH -> ～
@@ -125,8 +130,27 @@ class ExportReport:
 
 # ------------------------------------------------------------------------- cell rules
 def neutralise(text: str) -> str:
-    """Prefix ``'`` to a cell a spreadsheet would read as a formula."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """Prefix ``'`` to a cell a spreadsheet could read as a formula: one starting with
+    ``= + - @``, tab or CR, or their full-width forms ``＝ ＋ － ＠`` (Japanese Excel takes
+    ``＝`` as ``=``), also after leading blanks or invisible characters (spaces, NBSP, the
+    ideographic space, zero-width and control characters), which spreadsheets may skip."""
+    if not text:
+        return text
+    first = text[0]
+    if first in _FORMULA_FIRST:
+        return "'" + text
+    if first == " " or not first.isprintable():  # the rare case: look past the blanks
+        return _neutralise_after_blanks(text)
+    return text
+
+
+def _neutralise_after_blanks(text: str) -> str:
+    for char in text:
+        if char in _FORMULA_FIRST:
+            return "'" + text
+        if char != " " and char.isprintable():
+            break
+    return text
 
 
 def fit_cp932(text: str) -> tuple[str, bool]:
@@ -153,9 +177,9 @@ def _formatter(col: ExportColumn, lang: str) -> Callable[[Any], str]:
     if col.kind == "bool":
         yes, no = ("テスト", "本番") if lang == "ja" else ("test", "live")
         return lambda v: "" if v is None else (yes if v else no)
-    if col.kind == "choice":
+    if col.kind == "choice":  # our labels need no neutralising (a unit test checks them all)
         names = labels(col.choices, lang)
-        return lambda v: "" if v is None else neutralise(names.get(v, str(v)))
+        return lambda v: "" if v is None else names.get(v) or neutralise(str(v))
     return lambda v: "" if v is None else neutralise(str(v))
 
 

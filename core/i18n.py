@@ -684,6 +684,57 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{payment_id} を注文番号 {order_no} に紐付けました。",
         "Linked {payment_id} to order {order_no}.",
     ),
+    # --- edges (issue 11 items 7 and 9): Paidy text as plain text under our own headlines;
+    # the 受注編集 form's stale-save handling (who saved first, re-apply my changes)
+    "result.failed": ("{action}を実行できませんでした。", "{action} failed."),
+    "result.unknown": (
+        "{action}の処理結果が未確定です。",
+        "{action}: the outcome is not known yet.",
+    ),
+    "result.skipped": ("{action}は実行しませんでした。", "{action} was not run."),
+    "paidy.error_head": ("Paidyとの通信でエラーになりました。", "Talking to Paidy failed."),
+    "settings.test_ok_head": ("Paidyに接続できました。", "Connected to Paidy."),
+    "settings.test_ok_detail": (
+        "{payment_id}: {status}、{ms}ms",
+        "{payment_id}: {status}, {ms} ms",
+    ),
+    "settings.test_failed_head": ("接続テストに失敗しました。", "The connection test failed."),
+    "edit.customer": ("顧客情報を編集", "Edit the customer"),
+    "edit.zip": ("郵便番号", "Postcode"),
+    "edit.prefecture": ("都道府県", "Prefecture"),
+    "edit.address1": ("住所1", "Address 1"),
+    "edit.address2": ("住所2", "Address 2"),
+    "edit.items": ("商品", "Items"),
+    "edit.stale_head": (
+        "このフォームを開いた後に、この受注が保存されています。",
+        "This order was saved after you opened this form.",
+    ),
+    "edit.stale_by": (
+        "{who}が {saved_at} に保存しました。あなたの未保存の変更はフォームに残っています。",
+        "{who} saved it at {saved_at}. Your unsaved changes are still in the form.",
+    ),
+    "edit.someone": ("他の担当者", "Someone else"),
+    "edit.refused_head": (
+        "保存できませんでした(この受注は先に保存されています)。",
+        "Not saved: this order was saved by someone else first.",
+    ),
+    "edit.refused_hint": (
+        "あなたの入力内容はそのまま残っています。「自分の変更を再適用」で最新の内容に重ねてから、もう一度登録してください。",
+        "Your values are still in the form. Use 'Re-apply my changes' to put them on the latest version, then save again.",
+    ),
+    "edit.my_changes": ("あなたの未保存の変更", "Your unsaved changes"),
+    "edit.col_field": ("項目", "Field"),
+    "edit.col_base": ("開いた時点", "When opened"),
+    "edit.col_mine": ("あなたの入力", "Yours"),
+    "edit.col_fresh": ("最新(保存済み)", "Latest (saved)"),
+    "edit.col_conflict": ("両方で変更", "Both changed"),
+    "edit.reapply": ("自分の変更を再適用", "Re-apply my changes"),
+    "edit.discard": ("最新の内容を読み込む(自分の変更を破棄)", "Load the latest (discard mine)"),
+    "edit.reapplied": (
+        "あなたの変更を最新の内容に重ねました。内容を確認して「この内容で登録する」を押してください。",
+        "Your changes are now on top of the latest version. Check them and press 'Save these details'.",
+    ),
+    "edit.no_changes": ("(変更なし)", "(no changes)"),
 }
 
 

@@ -175,7 +175,9 @@ _MD_SPECIAL = set("\\`*_[]#|<>~$")
 
 
 def md_escape(text: object) -> str:
-    """Text for a markdown-rendering element, shown literally (no markup, no links)."""
+    """Our own text for a markdown-rendering element, with markdown characters escaped. It
+    does not stop Streamlit from autolinking a bare https://... (nor one inside escaped
+    brackets): anything that may carry Paidy's or a person's words goes through plain()."""
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
 
 
@@ -184,22 +186,65 @@ def jst_frame_col(series):
     return series.map(lambda v: fmt_jst(v.to_pydatetime()) if v is not None and v == v else "")
 
 
+# ------------------------------------------------------------------------------ plain text
+# Streamlit renders the body of st.markdown / st.write / st.caption / st.success / st.error /
+# st.warning / st.info / st.toast as GitHub markdown, and that turns a bare
+# https://... into a live link even when every markdown character is escaped (md_escape). So
+# anything that is or may carry Paidy's words (error descriptions, statuses, result messages)
+# or a person's text goes through plain() (st.text: no markdown, no HTML, no links), and the
+# coloured boxes hold only our own catalogue text (notice()).
+def plain(text: object, *, container=None) -> None:
+    """Show ``text`` exactly as it is: no markdown, no HTML, no links."""
+    (container or st).text(str(text))
+
+
+_ICONS = {
+    "success": ":material/check_circle:",
+    "error": ":material/error:",
+    "warning": ":material/help:",
+    "info": ":material/info:",
+}
+
+
+def notice(tone: str, headline: str, detail: object = None, *, icon=None, container=None) -> None:
+    """A coloured box (success / error / warning / info) with ``headline`` (our own
+    catalogue text), and ``detail`` beneath it as plain text (:func:`plain`)."""
+    box = container or st
+    getattr(box, tone)(md_escape(headline), icon=icon or _ICONS[tone])
+    if detail is not None and str(detail).strip() and str(detail) != headline:
+        plain(detail, container=box)
+
+
 # ------------------------------------------------------------------------------ results
+def result_headline(result) -> str:
+    """Our words for an ActionResult's outcome (the guide's success sentences); the result's
+    own message, which may quote Paidy, is shown beneath as plain text."""
+    from core.operations.results import ACTION_LABELS, SUCCESS
+
+    action, outcome = (
+        getattr(result, "action", None),
+        getattr(result.outcome, "value", result.outcome),
+    )
+    if action not in SUCCESS:  # not a payment action (a mail, ...): its message is our own
+        return result.message(lang())
+    pick = 0 if lang() == "ja" else 1
+    if outcome == "ok":
+        return SUCCESS[action][pick]
+    return t(f"result.{outcome}", action=ACTION_LABELS[action][pick])
+
+
 def show_result(result, *, container=None) -> None:
-    """An ActionResult as success / warning / error, with Paidy's code, reference and the
-    request id as plain text; never a traceback."""
+    """An ActionResult: a success / warning / error box with our headline, then its message,
+    Paidy's code, reference and the request id as plain text; never a traceback."""
     box = container or st
     outcome = getattr(result, "outcome", None)
     outcome = getattr(outcome, "value", outcome)
-    msg = md_escape(result.message(lang()))
-    if outcome == "ok":
-        box.success(msg, icon=":material/check_circle:")
-    elif outcome == "failed":
-        box.error(msg, icon=":material/error:")
-    elif outcome == "unknown":
-        box.warning(msg + "  \n" + md_escape(t("common.unknown_hint")), icon=":material/help:")
-    else:
-        box.warning(msg, icon=":material/info:")
+    tone = {"ok": "success", "failed": "error"}.get(outcome, "warning")
+    detail = result.message(lang())
+    if outcome == "unknown":
+        detail += "\n" + t("common.unknown_hint")
+    icon = ":material/info:" if outcome == "skipped" else None
+    notice(tone, result_headline(result), detail, icon=icon, container=box)
     extras = []
     if getattr(result, "paidy_code", None):
         extras.append(t("common.paidy_code", value=result.paidy_code))
@@ -212,7 +257,13 @@ def show_result(result, *, container=None) -> None:
 
 
 def show_refusal(exc) -> None:
-    """A RuleViolation / InvalidQuery / UserError: anything with ``.message(lang)``."""
+    """A RuleViolation / InvalidQuery / UserError: anything with ``.message(lang)``. A Paidy
+    error quotes Paidy, so its message is plain text under our own headline."""
+    from core.paidy.errors import PaidyError
+
+    if isinstance(exc, PaidyError):
+        notice("error", t("paidy.error_head"), exc.message(lang()))
+        return
     st.error(md_escape(exc.message(lang())), icon=":material/block:")
 
 

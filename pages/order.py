@@ -8,16 +8,24 @@ import pandas as pd
 import streamlit as st
 
 from core import dashboard as dq
+from core.domain import order_edit
 from core.domain.cancellation import panel_actions
 from core.domain.errors import RuleViolation
-from core.domain.money import Discrepancy, discrepancy, parse_yen, refundable, validate_refund
+from core.domain.money import (
+    Discrepancy,
+    discrepancy,
+    parse_digits,
+    parse_yen,
+    refundable,
+    validate_refund,
+)
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, label_of, labels
 from core.domain.states import Action, allowed_actions, derive_state
 from core.operations import payments
-from core.operations.orders import save_order
+from core.operations.orders import CUSTOMER_LIMITS, OrderChanged, form_values, save_order
 from core.roles import Permission
 from core.storage.search import OrderNotFound, get_order
-from core.timeutil import as_utc
+from core.timeutil import JST, as_utc
 from pages import _delete, _mail, _ui
 from pages._ui import t
 
@@ -30,8 +38,8 @@ def order_no_param() -> int | None:
     raw = st.query_params.get("order")
     if raw is None:
         return None
-    raw = str(raw).strip()
-    return int(raw) if raw.isdigit() else -1
+    number = parse_digits(raw)
+    return -1 if number is None else number
 
 
 def picker() -> None:
@@ -39,8 +47,9 @@ def picker() -> None:
     st.info(t("order.pick"))
     number = st.text_input(t("orders.order_no"), key="order_pick_no")
     if st.button(t("orders.open"), key="order_pick_go"):
-        if number.strip().isdigit():
-            st.query_params["order"] = number.strip()
+        picked = parse_digits(number)
+        if picked is not None:
+            st.query_params["order"] = str(picked)
             st.rerun()
         st.error(t("audit.bad_order_no"))
 
@@ -97,12 +106,55 @@ def _kv(rows: list[tuple[str, str]], key: str) -> None:
     )
 
 
-def _items_frame(order) -> pd.DataFrame:
+# ------------------------------------------------------------------------------ edit form
+# The form remembers the version of the order it was loaded from (session state), and its
+# widget keys carry a counter, not the order's timestamp: when someone else saves, this
+# operator's unsaved values stay where they are (they are not reset to the other person's),
+# the save is refused by core with who saved first, and 「自分の変更を再適用」 puts exactly
+# this operator's changes on top of the fresh order.
+FORM = "order_form"  # order_no -> {"base", "version", "seed", "nonce", "note"}
+
+#: customer fields of the form: (field, label key, text_area?)
+CUSTOMER_INPUTS = (
+    ("customer_name", "col.customer_name", False),
+    ("customer_kana", "order.kana", False),
+    ("email", "col.email", False),
+    ("phone", "order.phone", False),
+    ("zip", "edit.zip", False),
+    ("prefecture", "edit.prefecture", False),
+    ("address1", "edit.address1", False),
+    ("address2", "edit.address2", False),
+    ("note", "order.note", True),
+)
+FIELD_LABELS = {
+    **{f: key for f, key, _ in CUSTOMER_INPUTS},
+    "items": "edit.items",
+    "shipping_fee": "order.shipping_fee",
+    "tax": "order.tax",
+    "status": "col.status",
+}
+
+
+def _form_state(order_no: int, fresh: dict, version: int) -> dict:
+    forms = st.session_state.setdefault(FORM, {})
+    form = forms.get(order_no)
+    if form is None:
+        form = forms[order_no] = {"base": fresh, "version": version, "seed": fresh, "nonce": 0}
+    return form
+
+
+def _reload_form(order_no: int, base: dict, version: int, seed: dict, note: str = "") -> None:
+    """Start the form again from ``seed`` (new widget keys, so the widgets take it)."""
+    forms = st.session_state.setdefault(FORM, {})
+    nonce = forms.get(order_no, {}).get("nonce", 0) + 1
+    forms[order_no] = {"base": base, "version": version, "seed": seed, "nonce": nonce}
+    if note:
+        forms[order_no]["note"] = note
+
+
+def _items_frame(items) -> pd.DataFrame:
     frame = pd.DataFrame(
-        [
-            (i.product_code or "", i.product_name or "", int(i.unit_price), int(i.quantity))
-            for i in order.items
-        ],
+        [(code, name, price, qty) for code, name, price, qty in items],
         columns=["product_code", "product_name", "unit_price", "quantity"],
     )
     return frame.astype(
@@ -130,17 +182,35 @@ def _edited_total(records: list[dict], shipping: int, tax: int) -> int:
     return total + int(shipping or 0) + int(tax or 0)
 
 
+def _customer_inputs(seed: dict, suffix: str, editable: bool) -> dict:
+    values = {}
+    with st.expander(t("edit.customer"), icon=":material/person:"):
+        cols = st.columns(2)
+        for n, (field, label, area) in enumerate(CUSTOMER_INPUTS):
+            widget = st.text_area if area else cols[n % 2].text_input
+            values[field] = widget(
+                t(label),
+                value=seed[field],
+                max_chars=CUSTOMER_LIMITS[field][2],
+                key=f"{field}_{suffix}",
+                disabled=not editable,
+            )
+    return values
+
+
 @st.fragment
 def edit_section(order_no: int) -> None:
     ctx = _ui.page()
     lang = ctx.lang
     order = get_order(ctx.db, order_no)
-    stamp = int(as_utc(order.updated_at).timestamp() * 1000) if order.updated_at else 0
-    suffix = f"{order_no}_{stamp}"
-    st.subheader(t("order.items"))
+    fresh, fresh_version = form_values(order), int(order.version or 0)
+    form = _form_state(order_no, fresh, fresh_version)
+    seed, suffix = form["seed"], f"{order_no}_{form['nonce']}"
     editable = ctx.can(Permission.EDIT_ORDERS)
+    customer = _customer_inputs(seed, suffix, editable)
+    st.subheader(t("order.items"))
     edited = st.data_editor(
-        _items_frame(order),
+        _items_frame(seed["items"]),
         num_rows="dynamic" if editable else "fixed",
         disabled=not editable,
         hide_index=True,
@@ -169,7 +239,7 @@ def edit_section(order_no: int) -> None:
         min_value=0,
         max_value=9_999_999,
         step=1,
-        value=int(order.shipping_fee or 0),
+        value=int(seed["shipping_fee"] or 0),
         key=f"shipping_{suffix}",
         disabled=not editable,
     )
@@ -178,7 +248,7 @@ def edit_section(order_no: int) -> None:
         min_value=0,
         max_value=9_999_999,
         step=1,
-        value=int(order.tax or 0),
+        value=int(seed["tax"] or 0),
         key=f"tax_{suffix}",
         disabled=not editable,
     )
@@ -186,7 +256,7 @@ def edit_section(order_no: int) -> None:
     status = c[2].selectbox(
         t("col.status"),
         statuses,
-        index=statuses.index(order.status) if order.status in statuses else 0,
+        index=statuses.index(seed["status"]) if seed["status"] in statuses else 0,
         format_func=lambda v: label_of(OrderStatus, v, lang),
         key=f"status_{suffix}",
         disabled=not editable,
@@ -196,6 +266,15 @@ def edit_section(order_no: int) -> None:
     if not editable:
         st.caption(t("order.no_edit"))
         return
+    mine = {**customer, "items": records, "shipping_fee": shipping, "tax": tax, "status": status}
+    mine_changes = order_edit.changes(form["base"], mine, fresh)
+    if fresh_version != form["version"] and not mine_changes and PENDING not in st.session_state:
+        # nothing of mine: just refresh (not while a Paidy confirmation is open: a rerun now
+        # would swallow its button's click; the confirmation reruns the page when it is done)
+        _reload_form(order_no, fresh, fresh_version, fresh)
+        _rerun_form()
+    if form.pop("note", ""):
+        _ui.notice("info", t("edit.reapplied"))
     if st.button(t("order.save"), type="primary", key=f"save_{suffix}", icon=":material/save:"):
         try:
             saved = save_order(
@@ -206,13 +285,89 @@ def edit_section(order_no: int) -> None:
                 shipping_fee=shipping,
                 tax=tax,
                 status=status,
-                expected_updated_at=order.updated_at,
+                customer=customer,
+                expected_version=form["version"],
             )
+        except OrderChanged:
+            _ui.notice("error", t("edit.refused_head"), t("edit.refused_hint"))
         except RuleViolation as exc:
             _ui.show_refusal(exc)
-            return
-        st.session_state["order_flash"] = t("order.saved", amount=saved.total)
-        st.rerun()
+        else:
+            saved_form = form_values(get_order(ctx.db, order_no))
+            _reload_form(order_no, saved_form, saved.version, saved_form)
+            st.session_state["order_flash"] = t("order.saved", amount=saved.total)
+            st.rerun()
+    if fresh_version != form["version"]:
+        stale_panel(order_no, order, form, mine, fresh, fresh_version, mine_changes)
+
+
+def _rerun_form() -> None:
+    st.rerun(scope="fragment" if _ui._fragment_rerun() else "app")
+
+
+def stale_panel(order_no, order, form, mine, fresh, fresh_version, mine_changes) -> None:
+    """Who saved since this form was opened, what this operator changed (against the loaded
+    order and the latest one), and the two ways on: re-apply mine, or load the latest."""
+    by = (order.updated_by or "").strip()
+    by = (f"{by}さん" if _ui.lang() == "ja" else by) if by else t("edit.someone")
+    _ui.notice(
+        "warning",
+        t("edit.stale_head"),
+        t("edit.stale_by", who=by, saved_at=_ui.jst(order.updated_at) + _seconds(order)),
+    )
+    st.markdown(f"**{_ui.md_escape(t('edit.my_changes'))}**")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                (
+                    t(FIELD_LABELS[c.field]),
+                    _shown(c.field, c.base),
+                    _shown(c.field, c.mine),
+                    _shown(c.field, c.fresh),
+                    "⚠" if c.conflict else "",
+                )
+                for c in mine_changes
+            ],
+            columns=["field", "base", "mine", "fresh", "conflict"],
+        ),
+        hide_index=True,
+        key=f"stale_diff_{order_no}_{form['nonce']}",
+        column_config={
+            "field": st.column_config.TextColumn(t("edit.col_field")),
+            "base": st.column_config.TextColumn(t("edit.col_base")),
+            "mine": st.column_config.TextColumn(t("edit.col_mine")),
+            "fresh": st.column_config.TextColumn(t("edit.col_fresh")),
+            "conflict": st.column_config.TextColumn(t("edit.col_conflict")),
+        },
+    )
+    c = st.columns(2)
+    if c[0].button(
+        t("edit.reapply"), key=f"reapply_{order_no}_{form['nonce']}", icon=":material/redo:"
+    ):
+        merged = order_edit.reapply(form["base"], mine, fresh)
+        _reload_form(order_no, fresh, fresh_version, merged, note="reapplied")
+        _rerun_form()
+    if c[1].button(
+        t("edit.discard"), key=f"discard_{order_no}_{form['nonce']}", icon=":material/refresh:"
+    ):
+        _reload_form(order_no, fresh, fresh_version, fresh)
+        _rerun_form()
+
+
+def _seconds(order) -> str:
+    """The seconds of the save time (jst() shows minutes), so two saves are told apart."""
+    return as_utc(order.updated_at).astimezone(JST).strftime(":%S") if order.updated_at else ""
+
+
+def _shown(field: str, value) -> str:
+    if field == "items":
+        return " / ".join(f"{name} {price:,}円×{qty}" if isinstance(price, int) and isinstance(qty, int)
+                          else f"{name} {price}×{qty}" for _, name, price, qty in value)  # fmt: skip
+    if field == "status":
+        return label_of(OrderStatus, value, _ui.lang())
+    if field in ("shipping_fee", "tax"):
+        return _ui.yen(value) if isinstance(value, int) else str(value)
+    return str(value)
 
 
 # ------------------------------------------------------------------------------ Paidy panel

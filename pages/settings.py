@@ -50,12 +50,11 @@ def connection(ctx: _ui.PageContext) -> None:
             res = ctx.ops.client.get_payment(pid)
         except Exception as exc:  # PaidyError has message(); show, never raise
             msg = exc.message(ctx.lang) if hasattr(exc, "message") else type(exc).__name__
-            st.error(_ui.md_escape(t("settings.test_failed", message=msg)))
+            _ui.notice("error", t("settings.test_failed_head"), msg)  # Paidy's words: plain
             return
         ms = int((time.perf_counter() - started) * 1000)
-        st.success(
-            _ui.md_escape(t("settings.test_ok", payment_id=pid, status=res.payment.status, ms=ms))
-        )
+        detail = t("settings.test_ok_detail", payment_id=pid, status=res.payment.status, ms=ms)
+        _ui.notice("success", t("settings.test_ok_head"), detail)
 
 
 def column_sets(ctx: _ui.PageContext) -> None:

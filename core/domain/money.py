@@ -13,9 +13,15 @@ from core.domain import errors
 
 MAX_YEN = 99_999_999  # far above any Paidy payment; guards against pasted garbage
 
-_PLAIN = re.compile(r"\d+")
-_GROUPED = re.compile(r"\d{1,3}(,\d{3})+")
-_DECIMAL = re.compile(r"[\d,]*\.\d*")
+#: The digits a person may type: ASCII and full-width. Every other character that is a digit or
+#: that NFKC turns into one (``²`` ``①`` ``⓪`` ``٣`` ``๓`` ``३`` ``𝟏`` ``½`` ``⒈`` ...) is refused
+#: *before* normalising, so ``1²`` is not read as 12 nor ``٣`` as 3.
+TYPED_DIGITS = frozenset("0123456789０１２３４５６７８９")
+_ASCII_DIGITS = frozenset("0123456789")
+
+_PLAIN = re.compile(r"[0-9]+")
+_GROUPED = re.compile(r"[0-9]{1,3}(,[0-9]{3})+")
+_DECIMAL = re.compile(r"[0-9,]*\.[0-9]*")
 _PREFIXES = ("¥", "\\", "JPY")
 _SUFFIXES = ("円", "JPY", "YEN")
 _MINUS = ("-", "−", "‐", "ー")
@@ -30,13 +36,16 @@ def parse_yen(text: object) -> int:
         raise errors.NotANumber()
     if isinstance(text, int):
         return _check_range(text)
-    s = unicodedata.normalize("NFKC", str(text or "")).strip()
+    raw = str(text or "")
+    if not only_typed_digits(raw):
+        raise errors.NotANumber()
+    s = unicodedata.normalize("NFKC", raw).strip()
     s = _strip_affixes(s)
     if not s:
         raise errors.EmptyAmount()
     negative = s.startswith(_MINUS)
     body = s[1:].strip() if negative else s
-    if _DECIMAL.fullmatch(body) and any(c.isdigit() for c in body):
+    if _DECIMAL.fullmatch(body) and any(c in _ASCII_DIGITS for c in body):
         raise errors.NotWholeYen()
     if not (_PLAIN.fullmatch(body) or _GROUPED.fullmatch(body)):
         raise errors.NotANumber()
@@ -45,6 +54,30 @@ def parse_yen(text: object) -> int:
         raise errors.AmountTooLarge(limit=MAX_YEN)
     value = int(digits)
     return _check_range(-value if negative else value)
+
+
+def only_typed_digits(text: str) -> bool:
+    """True when every digit-like character of ``text`` is an ASCII or full-width digit."""
+    if text.isascii():
+        return True
+    for c in text:
+        if c in TYPED_DIGITS:
+            continue
+        if unicodedata.numeric(c, None) is not None:  # ² ① ٣ ½ 百 ...
+            return False
+        if not _ASCII_DIGITS.isdisjoint(unicodedata.normalize("NFKC", c)):  # ⑴ ㍘ ㏠ ...
+            return False
+    return True
+
+
+def parse_digits(text: object) -> int | None:
+    """A non-negative whole number typed as ASCII or full-width digits (order numbers, days),
+    else None: ``٣``, ``1²`` or ``①`` are not numbers here either."""
+    raw = str(text if text is not None else "").strip()
+    if not raw or not only_typed_digits(raw):
+        return None
+    normal = unicodedata.normalize("NFKC", raw)
+    return int(normal) if _PLAIN.fullmatch(normal) else None
 
 
 def _strip_affixes(s: str) -> str:

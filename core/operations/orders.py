@@ -1,7 +1,10 @@
 """Order edits (受注編集 「この内容で登録する」) and 対応状況 changes (対応状況管理).
 
-Totals are recomputed here (items + tax + shipping), never trusted from the screen; a save
-based on an out-of-date view (someone else saved since) is refused, not merged.
+Totals are recomputed here (items + tax + shipping), never trusted from the screen. Every
+edit bumps ``orders.version`` and records who made it (``updated_by``). A save carries the
+version its form was loaded from: in one transaction (row lock) the version is checked, the
+order written and the audit entry added; a save from an older version is refused with who
+saved first and when (:class:`OrderChanged`), never merged silently.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from core.domain import order_edit
 from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import OrderStatus
@@ -18,7 +22,7 @@ from core.operations import audit
 from core.operations.context import Ops
 from core.roles import Actor, Permission, require
 from core.storage.models import Order, OrderItem
-from core.timeutil import as_utc
+from core.timeutil import JST, as_utc
 
 MAX_ITEMS = 200
 MAX_QTY = 9_999
@@ -32,9 +36,34 @@ class InvalidItem(RuleViolation):
 
 
 class OrderChanged(RuleViolation):
+    """A save from an out-of-date form. ``params``: saved_by, saved_at (JST text), version."""
+
     code = "order_changed"
-    ja = "表示後に他の担当者がこの受注を更新しました。画面を再読み込みしてから編集してください。"
-    en = "Someone else saved this order since it was shown. Reload it before editing."
+    ja = "{who_ja}が {saved_at} にこの受注を先に保存したため、保存しませんでした。"
+    en = "{who_en} saved this order first, at {saved_at}; your save was not applied."
+
+    @classmethod
+    def of(cls, order: Order) -> OrderChanged:
+        by = (order.updated_by or "").strip()
+        return cls(
+            who_ja=f"{by}さん" if by else "他の担当者",
+            who_en=by or "Someone else",
+            saved_by=by,
+            saved_at=_jst_seconds(order.updated_at),
+            version=int(order.version or 0),
+        )
+
+
+class InvalidCustomer(RuleViolation):
+    code = "invalid_customer"
+    ja = "{field_ja}は{limit}文字以内で入力してください。"
+    en = "{field_en} must be at most {limit} characters."
+
+
+class CustomerNameRequired(RuleViolation):
+    code = "customer_name_required"
+    ja = "顧客名を入力してください。"
+    en = "Enter the customer's name."
 
 
 class InvalidFee(RuleViolation):
@@ -51,11 +80,54 @@ class ItemInput:
     quantity: int
 
 
+#: editable customer fields: (column, ja, en, max length)
+CUSTOMER_LIMITS: dict[str, tuple[str, str, int]] = {
+    "customer_name": ("顧客名", "Customer name", 200),
+    "customer_kana": ("フリガナ", "Kana", 200),
+    "email": ("メールアドレス", "Email", 254),
+    "phone": ("電話番号", "Phone", 40),
+    "zip": ("郵便番号", "Postcode", 16),
+    "prefecture": ("都道府県", "Prefecture", 16),
+    "address1": ("住所1", "Address 1", 300),
+    "address2": ("住所2", "Address 2", 300),
+    "note": ("備考", "Note", 4000),
+}
+
+
 @dataclass(frozen=True)
 class SaveResult:
     order_no: int
     total: int
     updated_at: datetime
+    version: int = 0
+
+
+def form_values(order: Order) -> dict:
+    """The 受注編集 form's values of a loaded order (see core.domain.order_edit)."""
+    values = {f: getattr(order, f) or "" for f in order_edit.CUSTOMER_FIELDS}
+    values["items"] = [
+        (i.product_code or "", i.product_name or "", int(i.unit_price), int(i.quantity))
+        for i in order.items
+    ]
+    values["shipping_fee"] = int(order.shipping_fee or 0)
+    values["tax"] = int(order.tax or 0)
+    values["status"] = order.status
+    return order_edit.normalise(values)
+
+
+def clean_customer(customer: dict) -> dict[str, str]:
+    """Stripped customer fields within the column limits; the name is required."""
+    clean: dict[str, str] = {}
+    for field, (ja, en, limit) in CUSTOMER_LIMITS.items():
+        if field not in customer:
+            continue
+        value = "" if customer[field] is None else str(customer[field]).strip()
+        if len(value) > limit:
+            raise InvalidCustomer(field_ja=ja, field_en=en, limit=limit)
+        clean[field] = value
+    if "customer_name" in clean and not clean["customer_name"]:
+        raise CustomerNameRequired()
+    return clean
 
 
 def clean_items(rows: list[dict]) -> list[ItemInput]:
@@ -107,58 +179,97 @@ def save_order(
     shipping_fee: object,
     tax: object,
     status: str,
+    customer: dict | None = None,
+    expected_version: int | None = None,
     expected_updated_at: datetime | None = None,
 ) -> SaveResult:
+    """Save the form. ``expected_version`` (or, for older callers, ``expected_updated_at``)
+    is what the form was loaded from; a newer order refuses the save (OrderChanged) and
+    changes nothing. ``customer``: the fields of :data:`CUSTOMER_LIMITS` to set."""
     require(actor, Permission.EDIT_ORDERS)
     clean = clean_items(items)
     fee = _fee(shipping_fee, "送料", "Shipping")
     tax_i = _fee(tax, "税額", "Tax")
     status = OrderStatus(status).value
+    people = clean_customer(customer or {})
     now = ops.now()
-    with ops.db.session(immediate=True) as s:
+    refusal: OrderChanged | None = None
+    with ops.db.session(immediate=True) as s:  # check, write and audit: one transaction
         order = s.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
         if order is None:
             raise OrderNotFound(order_no=order_no)
         if order.deleted_at is not None:
             raise OrderIsDeleted(order_no=str(order_no))
-        if expected_updated_at is not None and as_utc(order.updated_at) != as_utc(
-            expected_updated_at
+        order_id = order.id
+        if (expected_version is not None and order.version != expected_version) or (
+            expected_updated_at is not None
+            and as_utc(order.updated_at) != as_utc(expected_updated_at)
         ):
-            raise OrderChanged()
-        before = (order.total, order.status)
-        subtotal = sum(i.unit_price * i.quantity for i in clean)
-        order.items.clear()
-        s.flush()
-        order.items.extend(
-            OrderItem(
-                position=n,
-                product_code=i.product_code,
-                product_name=i.product_name,
-                unit_price=i.unit_price,
-                quantity=i.quantity,
-            )
-            for n, i in enumerate(clean)
+            refusal = OrderChanged.of(order)
+        else:
+            result = _write(s, order, actor, now, clean, fee, tax_i, status, people)
+    if refusal is not None:  # nothing was written; the refused attempt is logged on its own
+        audit.record_event(
+            ops.db,
+            actor.name,
+            "order_save",
+            refusal.message("ja"),
+            now,
+            outcome="skipped",
+            order_id=order_id,
+            order_no=order_no,
+            detail={
+                "code": refusal.code,
+                "message_en": refusal.message("en"),
+                "expected_version": expected_version,
+                "version": refusal.params["version"],
+            },
         )
-        order.subtotal, order.shipping_fee, order.tax = subtotal, fee, tax_i
-        order.total = subtotal + fee + tax_i
-        order.status = status
-        order.updated_at = now
-        order_id, total = order.id, order.total
-    audit.record_event(
-        ops.db,
+        raise refusal
+    return result
+
+
+def _write(s, order: Order, actor: Actor, now, clean, fee, tax_i, status, people) -> SaveResult:
+    before = (order.total, order.status, order.version)
+    subtotal = sum(i.unit_price * i.quantity for i in clean)
+    order.items.clear()
+    s.flush()
+    order.items.extend(
+        OrderItem(
+            position=n,
+            product_code=i.product_code,
+            product_name=i.product_name,
+            unit_price=i.unit_price,
+            quantity=i.quantity,
+        )
+        for n, i in enumerate(clean)
+    )
+    for field, value in people.items():
+        setattr(order, field, value)
+    order.subtotal, order.shipping_fee, order.tax = subtotal, fee, tax_i
+    order.total = subtotal + fee + tax_i
+    order.status = status
+    order.updated_at = now
+    order.version = before[2] + 1
+    order.updated_by = actor.name[:100]
+    s.flush()
+    audit.add_event(
+        s,
         actor.name,
         "order_save",
-        f"受注を更新しました(合計 {before[0]:,}円→{total:,}円, 対応状況 {before[1]}→{status})",
+        f"受注を更新しました(合計 {before[0]:,}円→{order.total:,}円, 対応状況 {before[1]}→{status})",
         now,
-        order_id=order_id,
-        order_no=order_no,
-        amount=total,
+        order_id=order.id,
+        order_no=order.order_no,
+        amount=order.total,
+        detail={"version": order.version},
     )
-    return SaveResult(order_no, total, now)
+    return SaveResult(order.order_no, order.total, now, order.version)
 
 
 def change_status(ops: Ops, actor: Actor, order_nos: list[int], status: str) -> int:
-    """対応状況 of many orders at once; returns how many changed."""
+    """対応状況 of many orders at once; returns how many changed (each one's version bumped,
+    so an edit form opened before the change refuses to save over it)."""
     require(actor, Permission.EDIT_ORDERS)
     status = OrderStatus(status).value
     now = ops.now()
@@ -170,17 +281,27 @@ def change_status(ops: Ops, actor: Actor, order_nos: list[int], status: str) -> 
                 Order.status != status,
                 Order.deleted_at.is_(None),
             )
-            .values(status=status, updated_at=now)
+            .values(
+                status=status,
+                updated_at=now,
+                version=Order.version + 1,
+                updated_by=actor.name[:100],
+            )
         ).rowcount
-    audit.record_event(
-        ops.db,
-        actor.name,
-        "status_change",
-        f"対応状況を {status} に変更 ({changed}件: {', '.join(map(str, order_nos[:20]))}{' …' if len(order_nos) > 20 else ''})",
-        now,
-        detail={"order_nos": list(order_nos)[:1000], "status": status},
-    )
+        audit.add_event(
+            s,
+            actor.name,
+            "status_change",
+            f"対応状況を {status} に変更 ({changed}件: {', '.join(map(str, order_nos[:20]))}{' …' if len(order_nos) > 20 else ''})",
+            now,
+            detail={"order_nos": list(order_nos)[:1000], "status": status},
+        )
     return changed
+
+
+def _jst_seconds(dt: datetime | None) -> str:
+    """``2026/11/29 10:38:12`` JST: to the second, so two saves a minute apart are told apart."""
+    return "" if dt is None else as_utc(dt).astimezone(JST).strftime("%Y/%m/%d %H:%M:%S")
 
 
 def _fee(value: object, ja: str, en: str) -> int:

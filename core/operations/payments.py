@@ -452,7 +452,7 @@ def _apply_cancel_rule(s, order_id, result: ActionResult, order_status, now) -> 
     changed = s.execute(
         sa_update(Order)
         .where(Order.id == order_id, Order.status != new)
-        .values(status=new, updated_at=now)
+        .values(status=new, updated_at=now, version=Order.version + 1)
     ).rowcount
     if not changed:
         return result

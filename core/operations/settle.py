@@ -210,7 +210,7 @@ def _cancel_order(s, order_id: int | None, now: datetime) -> None:
         s.execute(
             update(Order)
             .where(Order.id == order_id, Order.status != status)
-            .values(status=status, updated_at=now)
+            .values(status=status, updated_at=now, version=Order.version + 1)
         )
 
 

@@ -102,6 +102,9 @@ class Order(Base):
     order_no: Mapped[int] = mapped_column(Integer, unique=True)
     ordered_at: Mapped[datetime]
     updated_at: Mapped[datetime] = _now_column(onupdate=utcnow)
+    #: bumped by every edit of the order (受注編集, 対応状況): a save from an older one is refused
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
     customer_name: Mapped[str] = mapped_column(String(200))
     customer_kana: Mapped[str] = mapped_column(String(200), default="", server_default="")
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")

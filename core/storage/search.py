@@ -74,7 +74,7 @@ from sqlalchemy.orm import selectinload
 
 from core.bilingual import BilingualError
 from core.domain import errors as domain_errors
-from core.domain.money import parse_yen
+from core.domain.money import only_typed_digits, parse_yen
 from core.domain.orders import Gender, InvalidChoice, OrderStatus, PaymentMethod, parse_choice
 from core.domain.states import PaymentState
 from core.storage.db import Database
@@ -215,14 +215,14 @@ def _parse_int(field: str, value: object, minimum: int, *, yen: bool = False) ->
             value = 0
         elif yen:
             try:
-                value = parse_yen(normal)
+                value = parse_yen(value)  # the typed text: it refuses 1², ٣ before NFKC
             except domain_errors.NotPositive:
                 raise too_low from None
             except domain_errors.InvalidYen as exc:
                 raise InvalidQuery(
                     field, f"{ja}: {exc.message('ja')}", f"{en}: {exc.message('en')}"
                 ) from None
-        elif re.fullmatch(r"[+-]?\d{1,12}", normal):
+        elif re.fullmatch(r"[+-]?[0-9]{1,12}", normal) and only_typed_digits(value):
             value = int(normal)
         else:
             raise not_number

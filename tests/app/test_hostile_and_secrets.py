@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from core.settings import reload_settings
 from core.storage.models import Order
+from core.storage.search import get_order
 from tests.app.conftest import assert_clean
 from tests.secrets import CLI_KEY
 
@@ -91,3 +92,89 @@ def test_the_secret_key_never_reaches_the_screen(app_env, monkeypatch):
         assert "sk_test_…" + CLI_KEY[-4:] in "\n".join(every_string(at._tree))
     finally:
         st.cache_resource.clear()
+
+
+# ------------------------------------------------------------------ what Paidy says is text
+EVIL_MD = "[click me](https://evil.example/md)"
+EVIL_BARE = "https://evil.example/bare"
+MARKDOWN_KINDS = ("markdown", "caption", "success", "info", "warning", "error", "toast")
+
+
+def paidy_answers_with(app_env, description: str, **match) -> None:
+    """The sandbox's next matching request gets Paidy's error envelope with ``description``."""
+    import requests
+
+    entry = {
+        "kind": "api_error",
+        "status": 400,
+        "code": "request_content.malformed",
+        "title": "Malformed request content",
+        "description": description,
+        **match,
+    }
+    r = requests.post(f"{app_env.sandbox_url}/_sandbox/faults", json={"next": [entry]}, timeout=5)
+    r.raise_for_status()
+
+
+def assert_plain(at, *literals: str) -> None:
+    """Every ``literal`` is visible verbatim as plain text (st.text), and no element that
+    renders markdown (where a URL becomes a link) or a link column holds Paidy's words."""
+    shown = [str(e.value) for e in at.text]
+    for literal in literals:
+        assert any(literal in s for s in shown), (literal, shown)
+    for kind in MARKDOWN_KINDS:
+        for e in getattr(at, kind):
+            assert "evil.example" not in str(e.value), (kind, e.value)
+    for df in at.dataframe:  # tables: text cells only, never a link column
+        assert '"link"' not in str(df.proto.columns).lower(), df.proto.columns
+
+
+def matching_open(app_env) -> int:
+    """An open order whose total equals Paidy's amount (no mismatch confirmation)."""
+    for no in app_env.orders_in_state("open"):
+        order = get_order(app_env.db, no)
+        if order.total == order.payment.amount:
+            return no
+    raise AssertionError("no open order without a discrepancy")
+
+
+@pytest.mark.parametrize("description", [EVIL_MD, f"see {EVIL_BARE} now"])
+def test_paidy_error_text_on_the_order_page_is_plain_text(app_env, description):
+    no = app_env.order_in_state("open")
+    at = app_env.app("pages/order.py", query={"order": no})
+    assert_clean(at)
+    paidy_answers_with(app_env, description, method="GET")
+    next(b for b in at.button if b.label == "状態確認(ステータス)").click().run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == ["状態確認(ステータス)を実行できませんでした。"]
+    assert_plain(at, description, "Paidyコード: request_content.malformed")
+    # after a reload: the timeline holds Paidy's words verbatim, in a text column
+    at = app_env.app("pages/order.py", query={"order": no})
+    assert_clean(at)
+    assert_plain(at)
+    timeline = next(df.value for df in at.dataframe if "detail" in df.value.columns)
+    assert timeline["detail"].str.contains(description, regex=False).any()
+
+
+def test_paidy_error_on_a_money_action_is_plain_text(app_env):
+    no = matching_open(app_env)
+    at = app_env.app("pages/order.py", query={"order": no})
+    paidy_answers_with(app_env, f"{EVIL_MD} {EVIL_BARE}", method="POST")
+    next(b for b in at.button if b.label == "売上確定(キャプチャー)").click().run()
+    at.button(key="confirm_run").click().run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == ["売上確定(キャプチャー)を実行できませんでした。"]
+    assert_plain(at, f"{EVIL_MD} {EVIL_BARE}")
+    assert get_order(app_env.db, no).payment.captured_amount == 0  # nothing applied
+
+
+def test_connection_test_shows_paidy_text_as_plain_text(app_env):
+    at = app_env.app("pages/settings.py")
+    paidy_answers_with(app_env, f"{EVIL_MD} {EVIL_BARE}", method="GET")
+    at.button(key="settings_test").click().run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == ["接続テストに失敗しました。"]
+    assert_plain(at, f"{EVIL_MD} {EVIL_BARE}")
+    at.button(key="settings_test").click().run()  # a success: Paidy's status is text too
+    assert [s.value for s in at.success] == ["Paidyに接続できました。"]
+    assert any(x.value.startswith("pay_") and "ms" in x.value for x in at.text)

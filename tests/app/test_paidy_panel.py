@@ -205,8 +205,9 @@ def test_stale_screen_is_refused_by_core(app_env):
     payments.refund(app_env_ops(app_env), Actor("other", Role.OPERATOR), no)
     at.button(key="confirm_run").click().run()
     assert_clean(at)
+    assert any("払い戻し(リファンド)は実行しませんでした" in w.value for w in at.warning)
     assert any(
-        "画面を更新" in w.value or "払い戻し可能な金額がありません" in w.value for w in at.warning
+        "画面を更新" in x.value or "払い戻し可能な金額がありません" in x.value for x in at.text
     )
 
 

@@ -83,6 +83,10 @@ def test_refund_amount_and_close_and_update(cli_env, capsys, world):
         ["capture", "abc"],
         ["capture", "-5"],
         ["refund", "61", "--amount", "1.5"],
+        ["refund", "61", "--amount", "٣"],  # Arabic-Indic three: not 3 yen
+        ["refund", "61", "--amount", "1²"],
+        ["capture", "①⓪⓪"],
+        ["export", "--expires-within", "٣", "--out", "x.csv"],
         ["refund", "61", "--amount", "0"],
         ["export", "--ordered-from", "2026-13-01", "--out", "x.csv"],
         ["link", "pay_../../etc"],
@@ -139,6 +143,35 @@ def test_sync_and_export(cli_env, capsys, world, tmp_path):
     frame = pd.read_csv(target, encoding="utf-8-sig")
     assert list(frame.columns) == ["order_no", "paidy_state", "billed_amount"]
     assert len(frame) == 2
+
+
+def test_export_never_overwrites_without_force(cli_env, capsys, world, tmp_path):
+    world.order()
+    target = tmp_path / "orders.csv"
+    target.write_bytes(b"keep me")
+    code, out, err = run(capsys, "export", "--out", str(target))
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        f"error: {target} already exists; add --force to overwrite it"
+    ]
+    assert target.read_bytes() == b"keep me"
+    code, out, err = run(
+        capsys, "export", "--columns", "order_no,nope", "--out", str(target), "--force"
+    )
+    assert code == 2 and target.read_bytes() == b"keep me"  # refused before writing anything
+    code, out, _ = run(capsys, "export", "--header", "keys", "--out", str(target), "--force")
+    assert code == 0 and out.startswith("exported 1 rows")
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfordered_at,order_no,")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]  # no temporary left
+    fresh = tmp_path / "new.csv"
+    code, out, _ = run(capsys, "export", "--out", str(fresh))
+    assert code == 0 and fresh.stat().st_size > 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would have made it
+    for bad in (tmp_path, tmp_path / "missing" / "x.csv"):
+        code, out, err = run(capsys, "export", "--out", str(bad))
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
 
 
 def test_users_commands(cli_env, capsys, monkeypatch):

@@ -184,7 +184,79 @@ def test_column_sets_crud(db):
         save_column_set(db, "  ", ["total"])
 
 
+EDGES = {
+    301: (_order(301, " =cmd|' /C calc'!A0", "スペース", "x@example.com", total=-500), None),
+    302: (_order(302, "＝HYPERLINK(\"http://evil.example\")", "ゼンカク", "\u3000+1@example.com",
+                 phone="\u200b@SUM(1)", total=1000), None),
+    303: (_order(303, "\t\t-2+3", "タブ", " \xa0＠x@example.com", phone="－1", total=1000), None),
+    304: (_order(304, "−500", "マイナス", "a@example.com", phone=" 090", total=0), None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp932"])
+def test_formulas_after_blanks_and_full_width_are_neutralised(db, encoding):
+    load(db, EDGES)
+    blob, _ = export_to_bytes(db, OrderQuery(order_from=301), now=NOW, encoding=encoding,
+                              columns=["order_no", "customer_name", "email", "phone", "total"])  # fmt: skip
+    rows = {r[0]: r[1:] for r in rows_of(blob, encoding)[1:]}
+    assert rows["301"][:1] == ["' =cmd|' /C calc'!A0"]
+    zwsp, nbsp = ("?", "?") if encoding == "cp932" else ("\u200b", "\xa0")  # not in CP932
+    assert rows["302"][:3] == ["'＝HYPERLINK(\"http://evil.example\")", "'\u3000+1@example.com",
+                               f"'{zwsp}@SUM(1)"]  # fmt: skip
+    assert rows["303"][:3] == ["'\t\t-2+3", f"' {nbsp}＠x@example.com", "'－1"]
+    minus = "－500" if encoding == "cp932" else "\u2212500"
+    assert rows["304"][:3] == ["'" + minus, "a@example.com", " 090"]  # blanks alone: untouched
+    # amounts are numbers: a negative total stays a plain, unquoted number
+    assert [rows[n][3] for n in ("301", "302", "303", "304")] == ["-500", "1000", "1000", "0"]
+    assert b"\r\n301,' =cmd" in blob and b",-500\r\n" in blob
+
+
+def test_our_choice_labels_are_never_mistaken_for_formulas():
+    """Choice cells skip neutralise() for known labels: that is only safe while this holds."""
+    from core.domain.orders import labels
+
+    for col in EXPORT_COLUMNS.values():
+        if col.kind == "choice":
+            for lang in ("ja", "en"):
+                for label in labels(col.choices, lang).values():
+                    assert label and neutralise(label) == label, label
+
+
 # ------------------------------------------------------------------------ properties
+#: characters a spreadsheet may skip before a formula: blanks, invisible and control characters
+_BLANKS = st.sampled_from([" ", "\u3000", "\xa0", "\u200b", "\u2060", "\ufeff", "\x00", "\x07",
+                           "\x1b", "\u202e", "\u2028", "\n", "\x0b", "\x0c"])  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    blanks=st.lists(_BLANKS, max_size=4).map("".join),
+    start=st.sampled_from(export.FORMULA_START),
+    rest=st.text(max_size=20),
+)
+def test_a_formula_start_behind_any_blanks_is_neutralised(blanks, start, rest):
+    cell = blanks + start + rest
+    assert neutralise(cell) == "'" + cell
+
+
+def _formula_like(text: str) -> bool:
+    """The rule, stated independently: skip spaces and non-printable characters, then look."""
+    for char in text:
+        if char in export.FORMULA_START:
+            return True
+        if char != " " and char.isprintable():
+            return False
+    return False
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(), st.builds(str.__add__, st.lists(_BLANKS, max_size=3).map("".join),
+                                      st.text(min_size=1))))  # fmt: skip
+def test_neutralise_prefixes_exactly_the_formula_like_cells(text):
+    got = neutralise(text)
+    assert got == ("'" + text if _formula_like(text) else text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     cells=st.lists(st.text(), min_size=1, max_size=5),
@@ -198,7 +270,7 @@ def test_any_unicode_is_written_and_read_back(cells, encoding):
     (back,) = list(csv.reader(io.StringIO(out.getvalue().decode(encoding), newline="")))
     assert len(back) == len(cells)
     for original, got in zip(cells, back, strict=True):
-        assert not got.startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert not _formula_like(got)
         if encoding == "utf-8-sig":
             assert got == neutralise(original)
         else:

@@ -478,6 +478,34 @@ def test_500_faults_use_the_recorded_service_exception(sandbox_url, http):
     }
 
 
+def test_api_error_answers_with_the_chosen_envelope_and_applies_nothing(sandbox_url, http):
+    payment = create(http, sandbox_url)
+    chosen = {
+        "kind": "api_error",
+        "status": 409,
+        "code": "payment.state_invalid",
+        "title": "Invalid payment state",
+        "description": "[click me](https://evil.example) https://evil.example/bare",
+        "method": "POST",
+    }
+    set_faults(http, sandbox_url, next=[chosen])
+    response = capture(http, sandbox_url, payment["id"])
+    assert response.status_code == 409
+    assert response.json() == {
+        "reference": "",
+        "status": "409",
+        "code": "payment.state_invalid",
+        "title": "Invalid payment state",
+        "description": "[click me](https://evil.example) https://evil.example/bare",
+    }
+    assert status_of(http, sandbox_url, payment["id"]) == "authorized"
+    assert stats(http, sandbox_url)["faults_injected"] == {"api_error": 1}
+    for bad in ({"kind": "api_error", "status": 200}, {"kind": "api_error", "description": 5}):
+        assert http.post(f"{sandbox_url}/_sandbox/faults", json={"next": [bad]}).status_code == 400
+    bad_mix = http.post(f"{sandbox_url}/_sandbox/faults", json={"mix": {"api_error": 1}})
+    assert bad_mix.status_code == 400  # only ever queued on purpose, never drawn at random
+
+
 def test_control_endpoints_are_never_faulted(sandbox_url, http):
     set_faults(http, sandbox_url, fault_rate=1.0, mix={"error_500": 1})
     assert create(http, sandbox_url)["status"] == "authorized"

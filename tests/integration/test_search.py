@@ -206,6 +206,9 @@ INVALID = [
     ({"amount_min": -1}, "amount_min", "0円以上"),
     ({"amount_max": "-500"}, "amount_max", "0円以上"),
     ({"amount_min": "abc"}, "amount_min", "購入金額"),
+    ({"amount_min": "1²"}, "amount_min", "半角または全角の数字"),  # not 12
+    ({"amount_max": "٣"}, "amount_max", "半角または全角の数字"),  # not 3
+    ({"order_no": "①⓪⓪"}, "order_no", "整数"),  # not 100
     ({"amount_min": 5000, "amount_max": 1000}, "amount_max", "より前"),
     ({"ordered_from": "2025-05-02", "ordered_to": "2025-05-01"}, "ordered_to", "受注日"),
     ({"updated_from": "2025-05-02", "updated_to": "2025-05-01"}, "updated_to", "更新日"),

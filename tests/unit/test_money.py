@@ -1,5 +1,7 @@
 """The yen parser and the amount rules (refund limit, +10 % update limit, discrepancies)."""
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ from core.domain.money import (
     billed,
     discrepancy,
     order_amount,
+    parse_digits,
     parse_yen,
     refundable,
     update_limit,
@@ -31,6 +34,9 @@ from core.domain.money import (
         "1,000 円",
         " 1000 ",
         "JPY 1000",
+        "ＪＰＹ１０００",
+        "￥１，０００円",
+        "\u30001,000\u3000",  # ideographic spaces around
         1000,
     ],
 )
@@ -64,14 +70,83 @@ def test_refuses_with_the_rule_that_failed(text, exc):
     assert info.value.message("ja") and info.value.message("en")
 
 
+# Digits are ASCII or full-width only: anything NFKC would turn into a digit, or any other
+# script's digit, is refused (1² was taken as 12, ٣ as 3: a 3-yen refund was sent).
+NOT_TYPED_DIGITS = [
+    "1²",  # superscript two
+    "１²",
+    "²",
+    "10⁰",
+    "٣",  # Arabic-Indic three
+    "۳",  # extended Arabic-Indic
+    "๓",  # Thai
+    "३",  # Devanagari
+    "১০০",  # Bengali
+    "①⓪⓪",  # circled
+    "⑴",  # parenthesized (NFKC: "(1)")
+    "⒈",  # digit full stop (NFKC: "1.")
+    "𝟏𝟎𝟎𝟎",  # mathematical bold
+    "½",
+    "1½",
+    "₁₀₀",  # subscripts
+    "Ⅻ",  # roman numeral
+    "一〇〇",
+    "１０0٣",
+]
+
+
+@pytest.mark.parametrize("text", NOT_TYPED_DIGITS)
+def test_only_ascii_and_fullwidth_digits_are_numbers(text):
+    with pytest.raises(errors.NotANumber):
+        parse_yen(text)
+    with pytest.raises(errors.NotANumber):
+        parse_yen(f"¥{text}円")
+    assert parse_digits(text) is None
+
+
+FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
+
+
 @given(st.integers(1, 99_999_999))
 def test_roundtrip_of_formatted_numbers(n):
     assert parse_yen(str(n)) == n
     assert parse_yen(f"{n:,}") == n
     assert parse_yen(f"¥{n:,}") == n
     assert parse_yen(f"{n}円") == n
-    fullwidth = str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
-    assert parse_yen(fullwidth) == n
+    assert parse_yen(str(n).translate(FULLWIDTH)) == n
+    assert parse_yen(f"{n:,}".translate(FULLWIDTH)) == n
+    assert parse_yen(f"￥{n:,}円".translate(FULLWIDTH)) == n
+    assert parse_digits(str(n)) == n
+    assert parse_digits(str(n).translate(FULLWIDTH)) == n
+
+
+#: what an accepted amount may consist of once NFKC-normalised (digits, grouping commas, the
+#: yen signs and words the parser strips, spaces around them)
+ACCEPTED_AFTER_NFKC = set("0123456789,¥\\円JPYENjpyen \t")
+_TRICKY = "0123456789０１２３４５６７８９,，.．¥￥\\円JPY YEN-−ー　²³¹⁰①⓪٣۳๓३১𝟏½⑴⒈₁Ⅻ〇一百"
+
+
+_DIGIT_LIKE = "0123456789０１２３４５６７８９²³①⓪٣๓३𝟏½⑴,，"
+_AMOUNTS = st.one_of(
+    st.text(alphabet=st.sampled_from(_TRICKY), max_size=12),
+    st.builds(  # shaped like an amount, so that many are accepted
+        lambda prefix, body, suffix: prefix + body + suffix,
+        st.sampled_from(["", "¥", "￥", "JPY ", "\\"]),
+        st.text(alphabet=st.sampled_from(_DIGIT_LIKE), min_size=1, max_size=9),
+        st.sampled_from(["", "円", " 円", "JPY"]),
+    ),
+)
+
+
+@given(_AMOUNTS)
+def test_an_accepted_amount_holds_only_allowed_characters(text):
+    try:
+        value = parse_yen(text)
+    except errors.InvalidYen:
+        return
+    assert set(unicodedata.normalize("NFKC", text)) <= ACCEPTED_AFTER_NFKC, text
+    assert all(c in "0123456789０１２３４５６７８９" for c in text if c.isdigit()), text
+    assert 1 <= value <= 99_999_999
 
 
 @given(st.text(max_size=30))

@@ -36,9 +36,16 @@ WRITE_ONLY = frozenset({"apply_late"})
 READ_ONLY = frozenset({"stale_read"})
 
 
+#: kinds only queued on purpose (``next``), never drawn at random: ``api_error`` answers with
+#: Paidy's error envelope carrying the entry's ``status``, ``code``, ``title``, ``description``
+#: and ``reference`` (e.g. to see how the dashboard shows Paidy's words), nothing applied.
+QUEUED_KINDS: dict[str, bool] = {"api_error": False}
+API_ERROR_FIELDS = ("code", "title", "description", "reference")
+
+
 def is_applied(kind: str | None) -> bool:
     """True when a request with this fault (or none) still changes the payment now."""
-    return kind is None or KINDS[kind]
+    return kind is None or {**KINDS, **QUEUED_KINDS}[kind]
 
 
 #: the random mix by default: the classic kinds only (benchmarks and the demo's fault rate
@@ -93,12 +100,22 @@ def _mix(value: object) -> dict[str, float]:
 
 
 def _next_entry(entry: object) -> dict:
-    if not isinstance(entry, dict) or entry.get("kind") not in KINDS:
-        raise ValueError(f"each next entry needs a kind among {', '.join(KINDS)}")
-    for key in ("method", "path_contains"):
+    kinds = {**KINDS, **QUEUED_KINDS}
+    if not isinstance(entry, dict) or entry.get("kind") not in kinds:
+        raise ValueError(f"each next entry needs a kind among {', '.join(kinds)}")
+    keys = ("method", "path_contains")
+    if entry["kind"] == "api_error":
+        keys += API_ERROR_FIELDS
+        status = entry.get("status", 400)
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError("next.status must be an HTTP error status (400-599)")
+    for key in keys:
         if not isinstance(entry.get(key, ""), str):
             raise ValueError(f"next.{key} must be a string")
-    return {key: entry[key] for key in ("kind", "method", "path_contains") if key in entry}
+    out = {key: entry[key] for key in ("kind", *keys) if key in entry}
+    if entry["kind"] == "api_error":
+        out["status"] = entry.get("status", 400)
+    return out
 
 
 def _next(value: object) -> list[dict]:
@@ -195,9 +212,16 @@ class Faults:
             return (config.latency_ms + jitter) / 1000
 
     def decide(self, method: str, path: str) -> str | None:
-        """The fault for this request: the first matching queued one, else maybe a random one."""
+        """The fault kind for this request (see :meth:`decide_entry`)."""
+        entry = self.decide_entry(method, path)
+        return None if entry is None else entry["kind"]
+
+    def decide_entry(self, method: str, path: str) -> dict | None:
+        """The fault for this request: the first matching queued entry, else maybe a random
+        kind ({"kind": ...})."""
         with self._lock:
             for index, entry in enumerate(self._config.next):
                 if matches(entry, method, path):
-                    return self._config.next.pop(index)["kind"]
-            return pick_random(self._rng, self._config, method)
+                    return self._config.next.pop(index)
+            kind = pick_random(self._rng, self._config, method)
+            return None if kind is None else {"kind": kind}

@@ -287,8 +287,17 @@ def error_reply(error: SandboxError, reference: str) -> Reply:
 # ---------------------------------------------------------------- faults
 
 
-def fault_reply(kind: str, reply: Reply, hold_s: float) -> Reply:
+def fault_reply(kind: str, reply: Reply, hold_s: float, entry: dict | None = None) -> Reply:
     """What the client gets under fault `kind`; `reply` is the normal answer."""
+    if kind == "api_error":
+        e = entry or {}
+        error = SandboxError(
+            e.get("status", 400),
+            e.get("code", "request_content.malformed"),
+            e.get("title", "Malformed request content"),
+            e.get("description", ""),
+        )
+        return error_reply(error, e.get("reference", ""))
     if kind in ("error_500", "applied_500"):
         return error_reply(SERVICE_EXCEPTION, "")
     if kind == "html_502":
@@ -362,7 +371,8 @@ def serve_payment_api(sandbox: Sandbox, request: Request) -> Reply:
     delay = sandbox.faults.delay_s()
     if delay > 0 and sandbox.stopping.wait(delay):
         return Reply(drop=True)  # stopped while waiting: the store may be closed
-    kind = sandbox.faults.decide(request.method, request.path)
+    entry = sandbox.faults.decide_entry(request.method, request.path)
+    kind = None if entry is None else entry["kind"]
     if kind is not None and not faults.applies_to(kind, request.method):
         kind = None
     if kind is not None:
@@ -378,7 +388,7 @@ def serve_payment_api(sandbox: Sandbox, request: Request) -> Reply:
         host = request.headers.get("host", "127.0.0.1")
         return Reply(307, b"", headers={"Location": location or f"http://{host}{request.path}"})
     if not faults.is_applied(kind):
-        return fault_reply(kind, Reply(), hold_s)
+        return fault_reply(kind, Reply(), hold_s, entry)
     reply = guarded(sandbox, lambda: payment_api(sandbox, request))
     if kind is None or (kind in TAMPERING and reply.status != 200):
         return reply
