@@ -164,14 +164,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reason")
     r.add_argument("--operator")
 
-    e = sub.add_parser("export", help="write the orders matching the filters as CSV")
+    e = sub.add_parser("export", help="write the orders matching the filters as CSV or PDF")
     add_search_filters(e)
+    e.add_argument(
+        "--format",
+        choices=["csv", "pdf"],
+        default="csv",
+        help="csv (default) or pdf: an A4 landscape list with the same columns",
+    )
     e.add_argument("--columns", help="comma-separated column keys")
     e.add_argument("--column-set", help="a saved column set's name")
     e.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig")
     e.add_argument("--header", choices=["labels", "keys"], default="labels")
     e.add_argument("--lang", choices=["ja", "en"], default="ja")
     e.add_argument("--out", required=True)
+
+    sl = sub.add_parser("slips", help="帳票: one delivery slip (納品書) per order, one PDF")
+    sl.add_argument("order_nos", nargs="+", type=_order_no, metavar="ORDER_NO")
+    sl.add_argument("--out", required=True)
 
     w = sub.add_parser("worker", help="run batch jobs (scaled deployments)")
     w.add_argument("--once", action="store_true", help="exit when the queue is empty")

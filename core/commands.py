@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 
 from core.cli import EXIT_FAILED, EXIT_OK, UsageError, default_operator, query_from_args
 
@@ -19,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
         "update": _update,
         "refund": _refund,
         "export": _export,
+        "slips": _slips,
         "worker": _worker,
         "users": _users,
     }[args.command]
@@ -192,6 +197,8 @@ def _export(args) -> int:
             columns = check_columns(columns)
         except ExportError as exc:
             raise UsageError(exc.message("en")) from None
+        if args.format == "pdf":
+            return _export_pdf(rt, args, query, columns)
         with open(args.out, "wb") as out:
             report = export_csv(
                 rt.db,
@@ -210,6 +217,60 @@ def _export(args) -> int:
         )
         print(f"exported {report.rows} rows to {args.out}{replaced}")
         return EXIT_OK
+    finally:
+        rt.stop()
+
+
+def _export_pdf(rt, args, query, columns: list[str]) -> int:
+    from core.reports.list_pdf import export_pdf
+
+    with _replacing(args.out) as out:
+        report = export_pdf(rt.db, query, out, columns=columns, lang=args.lang, now=rt.ops.now())
+    print(f"exported {report.rows} rows to {args.out} ({report.pages} pages)")
+    return EXIT_OK
+
+
+@contextmanager
+def _replacing(path: str) -> Iterator[BinaryIO]:
+    """Write ``path`` through ``path.part``, renamed when done: a failed run leaves no
+    half-written file (and an older file of that name untouched)."""
+    part = path + ".part"
+    try:
+        with open(part, "wb") as out:
+            yield out
+    except BaseException:
+        os.unlink(part)
+        raise
+    os.replace(part, path)
+
+
+def _slips(args) -> int:
+    from core.reports.slips import MAX_SLIPS, NoSuchOrders, Shop, write_slips
+
+    if len(set(args.order_nos)) > MAX_SLIPS:
+        raise UsageError(f"at most {MAX_SLIPS} orders in one PDF")
+    rt = _runtime()
+    try:
+        try:
+            with _replacing(args.out) as out:
+                report = write_slips(
+                    rt.db,
+                    args.order_nos,
+                    out,
+                    shop=Shop.from_settings(rt.settings),
+                    now=rt.ops.now(),
+                )
+        except NoSuchOrders as exc:
+            for n in exc.missing:
+                print(f"{n} slip failed: not_found: order {n} does not exist")
+            return EXIT_FAILED
+        missing = set(report.missing)
+        for n in dict.fromkeys(args.order_nos):
+            if n in missing:
+                print(f"{n} slip failed: not_found: order {n} does not exist")
+            else:
+                print(f"{n} slip ok")
+        return EXIT_FAILED if missing else EXIT_OK
     finally:
         rt.stop()
 

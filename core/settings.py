@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     auth_operator_emails: str = ""  # oidc: comma-separated emails mapped to operator
     session_timeout_min: int = Field(480, ge=1)
     sandbox_db: str = "data/sandbox.db"  # embedded demo sandbox state
+    # --- reports (帳票 / 納品書): the shop printed on every delivery slip -------------------
+    shop_name: str = Field("カゴラボ デモショップ", max_length=100)
+    shop_address: str = Field("〒150-0002 東京都渋谷区渋谷1-2-3 デモビル5F", max_length=300)
+    shop_phone: str = Field("03-1234-5678", max_length=40)
 
     @field_validator("paidy_secret_key", mode="before")
     @classmethod
