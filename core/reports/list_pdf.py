@@ -54,7 +54,7 @@ _EMS_BY_KEY = {
     "customer_kana": 9.0,
     "email": 13.0,
     "phone": 8.2,
-    "payment_method": 8.0,
+    "payment_method": 11.5,
     "paidy_payment_id": 12.4,
 }
 _KEEP_WIDTH = frozenset({"phone", "paidy_payment_id"})  # never cut to make room
