@@ -1,13 +1,13 @@
 """Japanese fonts and the text rules of every PDF.
 
 Fonts: reportlab's built-in Adobe-Japan1 CID fonts (``HeiseiKakuGo-W5`` gothic,
-``HeiseiMin-W3`` mincho) with the ``UniJIS-UCS2-H`` encoding for Japanese, and the base-14
-``Helvetica`` for runs of printable ASCII. None is downloaded, shipped or embedded: a PDF
-viewer draws them with its own fonts (Acrobat, Chrome, Edge, macOS Preview and poppler do),
-and text extraction (``pdftotext``, copy/paste, search) maps them back to Unicode. ASCII goes
-through Helvetica because the Adobe-Japan1 CMaps read ``_ ` | ~`` back as other characters
-(``pay_123`` would be copied as ``pay̲123``); with Helvetica payment ids, emails and amounts
-extract exactly. The README says why this was chosen over an embedded TrueType font.
+``HeiseiMin-W3`` mincho) with the ``UniJIS-UCS2-H`` encoding. Nothing is downloaded, shipped
+or embedded: a PDF viewer draws them with its own Japanese fonts (Acrobat, Chrome, Edge,
+macOS Preview and poppler do), and text extraction (``pdftotext``, copy/paste, search) maps
+them back to Unicode through the standard CMaps. Four ASCII characters come back wrong from
+those CMaps (``_`` as U+0332, `````` as U+0300, ``|`` as ``¦``, ``~`` as ``˜``: ``pay_123``
+would be copied as ``pay̲123``), so runs of them are drawn in the base-14 ``Helvetica``,
+which extracts exactly. The README says why this was chosen over an embedded TrueType font.
 
 Text rules (one place):
 - customer text is drawn with ``drawString`` as it is: never markup, never interpreted;
@@ -27,13 +27,14 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
 GOTHIC = "HeiseiKakuGo-W5"
 MINCHO = "HeiseiMin-W3"
-LATIN = "Helvetica"  # printable ASCII: exact text extraction
+LATIN = "Helvetica"  # for the characters the Japanese CMaps read back wrong
 MISSING = "〓"
 ELLIPSIS = "…"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ASTRAL = re.compile(r"[\U00010000-\U0010FFFF]")
-_RUNS = re.compile(r"[\x20-\x7e]+|[^\x20-\x7e]+")
+_MISREAD = re.compile(r"[_`|~]")
+_RUNS = re.compile(r"[_`|~]+|[^_`|~]+")
 
 
 @lru_cache(maxsize=1)
@@ -55,16 +56,14 @@ def clean(value: object) -> str:
 
 
 def runs(text: str, font: str = GOTHIC) -> list[tuple[str, str]]:
-    """(font, text) runs: printable ASCII in :data:`LATIN`, the rest in ``font``."""
-    if text.isascii():
-        return [(LATIN, text)]
-    return [(LATIN if m[0].isascii() else font, m[0]) for m in _RUNS.finditer(text)]
+    """(font, text) runs: ``_ ` | ~`` in :data:`LATIN`, everything else in ``font``."""
+    if not _MISREAD.search(text):
+        return [(font, text)]
+    return [(LATIN if _MISREAD.match(m[0]) else font, m[0]) for m in _RUNS.finditer(text)]
 
 
 def width(text: str, font: str, size: float) -> float:
-    """Width in points of ``text`` as :func:`draw` draws it (ASCII runs in Helvetica)."""
-    if text.isascii():
-        return pdfmetrics.stringWidth(text, LATIN, size)
+    """Width in points of ``text`` as :func:`draw` draws it."""
     return sum(pdfmetrics.stringWidth(t, f, size) for f, t in runs(text, font))
 
 
@@ -83,6 +82,30 @@ def draw(
         canvas.setFont(f, size)
         canvas.drawString(x, y, t)
         x += pdfmetrics.stringWidth(t, f, size)
+
+
+def draw_cells(canvas, cells, size: float, *, font: str = GOTHIC) -> None:
+    """Draw many ``(x, y, text, align)`` (text already :func:`clean` and fitted) as one PDF
+    text object: a table row costs one object, not one per cell."""
+    t = canvas.beginText()
+    current = None
+    for x, y, text, align in cells:
+        if not text:
+            continue
+        parts = runs(text, font)
+        widths = [pdfmetrics.stringWidth(run, f, size) for f, run in parts]
+        if align == "right":
+            x -= sum(widths)
+        elif align == "centre":
+            x -= sum(widths) / 2
+        for (f, run), w in zip(parts, widths, strict=True):
+            if f != current:
+                t.setFont(f, size)
+                current = f
+            t.setTextOrigin(x, y)
+            t.textOut(run)
+            x += w
+    canvas.drawText(t)
 
 
 def fit(text: str, font: str, size: float, room: float) -> str:

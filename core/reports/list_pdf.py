@@ -30,7 +30,7 @@ from core.bilingual import BilingualError
 from core.domain.orders import labels
 from core.export import DEFAULT_COLUMNS, EXPORT_COLUMNS, ExportColumn, check_columns
 from core.reports.canvas import Document
-from core.reports.fonts import GOTHIC, clean, draw, fit, wrap
+from core.reports.fonts import GOTHIC, clean, draw, draw_cells, fit, wrap
 from core.storage.db import Database
 from core.storage.models import Order
 from core.storage.search import OrderQuery, build_select, iter_orders
@@ -234,14 +234,18 @@ class _ListWriter:
             self._start_page()
         c, lay = self.c, self.lay
         base = self.y - lay.row_h + (lay.row_h - lay.size) / 2 + lay.size * 0.12
-        for text, x, w, right in zip(cells, lay.xs, lay.widths, lay.right, strict=True):
-            if not text:
-                continue
-            shown = fit(text, GOTHIC, lay.size, w - 2 * lay.pad)
-            if right:
-                draw(c, x + w - lay.pad, base, shown, lay.size, align="right")
-            else:
-                draw(c, x + lay.pad, base, shown, lay.size)
+        size, pad = lay.size, lay.pad
+        draw_cells(
+            c,
+            (
+                (x + w - pad, base, fit(text, GOTHIC, size, w - 2 * pad), "right")
+                if right
+                else (x + pad, base, fit(text, GOTHIC, size, w - 2 * pad), "left")
+                for text, x, w, right in zip(cells, lay.xs, lay.widths, lay.right, strict=True)
+                if text
+            ),
+            size,
+        )
         self.y -= lay.row_h
         if rule:
             c.line(MARGIN, self.y, PAGE[0] - MARGIN, self.y)

@@ -14,10 +14,12 @@ def test_clean_keeps_markup_and_replaces_controls_and_astral_characters():
     assert clean(None) == "" and clean(1380) == "1380"
 
 
-def test_ascii_runs_go_to_helvetica_the_rest_to_the_japanese_font():
-    assert runs("pay_abc") == [(LATIN, "pay_abc")]
-    assert runs("注文番号 61") == [(GOTHIC, "注文番号"), (LATIN, " 61")]
-    assert runs("￥1,380円", GOTHIC) == [(GOTHIC, "￥"), (LATIN, "1,380"), (GOTHIC, "円")]
+def test_only_the_characters_the_cmaps_misread_go_to_helvetica():
+    assert runs("注文番号 61 ￥1,380") == [(GOTHIC, "注文番号 61 ￥1,380")]
+    assert runs("pay_abc|x~~", GOTHIC) == [
+        (GOTHIC, "pay"), (LATIN, "_"), (GOTHIC, "abc"), (LATIN, "|"), (GOTHIC, "x"),
+        (LATIN, "~~"),
+    ]  # fmt: skip
 
 
 def test_fit_cuts_with_an_ellipsis_only_when_needed():
