@@ -222,10 +222,15 @@ def _export(args) -> int:
 
 
 def _export_pdf(rt, args, query, columns: list[str]) -> int:
-    from core.reports.list_pdf import export_pdf
+    from core.reports.list_pdf import TooManyRows, export_pdf
 
-    with _replacing(args.out) as out:
-        report = export_pdf(rt.db, query, out, columns=columns, lang=args.lang, now=rt.ops.now())
+    try:
+        with _replacing(args.out) as out:
+            report = export_pdf(
+                rt.db, query, out, columns=columns, lang=args.lang, now=rt.ops.now()
+            )
+    except TooManyRows as exc:
+        raise UsageError(exc.message("en")) from None
     print(f"exported {report.rows} rows to {args.out} ({report.pages} pages)")
     return EXIT_OK
 

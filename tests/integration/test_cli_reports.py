@@ -118,3 +118,16 @@ def test_bad_arguments_exit_2_with_one_line(cli_env, capsys, tmp_path, monkeypat
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
     assert pdfs(tmp_path) == []
+
+
+def test_export_pdf_of_too_many_rows_exits_2_and_writes_nothing(cli_env, capsys, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    from core.reports import list_pdf
+
+    monkeypatch.setattr(list_pdf, "MAX_ROWS", 2)
+    code, out, err = run(capsys, "export", "--format", "pdf", "--out", str(tmp_path / "a.pdf"))
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "error: A PDF holds at most 2 orders (3 match). Narrow the search or use the CSV export."
+    )
+    assert pdfs(tmp_path) == []

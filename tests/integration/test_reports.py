@@ -267,3 +267,17 @@ def test_unknown_orders_are_reported_and_none_known_writes_nothing(shop_data):
         write_slips(shop_data, list(range(1, MAX_SLIPS + 2)), io.BytesIO(), shop=SHOP)
     with pytest.raises(SlipsError):
         write_slips(shop_data, [], io.BytesIO(), shop=SHOP)
+
+
+def test_more_rows_than_a_pdf_holds_are_refused_before_drawing(shop_data, monkeypatch):
+    from core.reports import list_pdf
+
+    monkeypatch.setattr(list_pdf, "MAX_ROWS", 2)
+    out = io.BytesIO()
+    with pytest.raises(list_pdf.TooManyRows) as caught:
+        export_pdf(shop_data, OrderQuery(), out, now=NOW)
+    assert caught.value.matches == 3 and out.getvalue() == b""
+    assert "CSV出力" in caught.value.message("ja") and "3件が該当" in caught.value.message("ja")
+    with pytest.raises(list_pdf.TooManyRows):
+        export_pdf(shop_data, None, out, order_nos=[101, 102, 103], now=NOW)
+    assert export_pdf(shop_data, OrderQuery(name="山田"), out, now=NOW).rows == 1
