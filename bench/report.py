@@ -69,7 +69,8 @@ def _notes(name: str, doc: dict) -> list[str]:
     if name == "pdf":
         return [
             f"Last N of {cfg.get('orders', 0):,} demo orders; {cfg.get('runs')} run(s) per "
-            "case, each in a fresh process; memory as for the CSV export (*heap* = RssAnon "
+            "case, each in a fresh process; *CPU s* is the child's own CPU time (what a busy, "
+            "shared machine inflates least); memory as for the CSV export (*heap* = RssAnon "
             "peak, *heap grew* = peak - the child's heap before the export)."
         ]
     return []
