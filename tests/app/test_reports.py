@@ -78,3 +78,14 @@ def test_order_page_makes_its_delivery_slip(app_env):
     order = get_order(app_env.db, n)
     assert f"注文番号 {n}" in text and f"{order.customer_name} 様" in text
     assert order.items[0].product_name in text and f"￥{order.total:,}" in text
+
+
+def test_too_many_rows_for_a_pdf_is_a_clear_message(app_env, monkeypatch):
+    from core.reports import list_pdf
+
+    monkeypatch.setattr(list_pdf, "MAX_ROWS", 10)
+    at = app_env.app("pages/orders.py")
+    at.button(key="orders_pdf_build").click().run()
+    assert_clean(at)
+    assert any("PDFに出力できるのは10件までです(40件が該当)" in e.value for e in at.error)
+    assert not at.download_button  # nothing to download
