@@ -34,7 +34,7 @@ RESULTS = BENCH / "results"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCHMARKS = ("search", "pages", "export", "batch", "sync")
+BENCHMARKS = ("search", "pages", "export", "batch", "sync", "pdf")
 
 
 # ------------------------------------------------------------------------------- sizes
@@ -61,6 +61,9 @@ class Sizes:
     batch_repeats: int = 1  # runs per concurrency > 1 (median and p95 of the wall time)
     client_timeout_s: float = 10.0
     export_in_process: bool = False  # smoke only: no child processes (peak RSS meaningless)
+    pdf_rows: tuple[int, ...] = (1_000, 10_000)  # List PDF sizes (the issue's)
+    pdf_slips: int = 100  # delivery slips in one PDF
+    pdf_runs: int = 3
 
 
 FULL = Sizes(
@@ -118,6 +121,9 @@ SMOKE = Sizes(
     sync_concurrencies=(4,),
     client_timeout_s=2.0,
     export_in_process=True,
+    pdf_rows=(50, 200),
+    pdf_slips=10,
+    pdf_runs=1,
 )
 PROFILES = {s.mode: s for s in (FULL, QUICK, SMOKE)}
 

@@ -14,6 +14,7 @@ TITLES = {
     "export": "CSV export (default columns)",
     "batch": "Batch capture",
     "sync": "Sync (状態確認 of open payments)",
+    "pdf": "PDF (List PDF, default columns; 帳票)",
 }
 
 
@@ -64,6 +65,13 @@ def _notes(name: str, doc: dict) -> list[str]:
         return [
             f"{cfg.get('payments', 0):,} open payments, sandbox latency "
             f"{cfg.get('latency_ms')} ms; ideal = N x latency / concurrency."
+        ]
+    if name == "pdf":
+        return [
+            f"Last N of {cfg.get('orders', 0):,} demo orders; {cfg.get('runs')} run(s) per "
+            "case, each in a fresh process; *CPU s* is the child's own CPU time (what a busy, "
+            "shared machine inflates least); memory as for the CSV export (*heap* = RssAnon "
+            "peak, *heap grew* = peak - the child's heap before the export)."
         ]
     return []
 

@@ -182,8 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
         dl.add_argument("--operator")
         dl.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
-    e = sub.add_parser("export", help="write the orders matching the filters as CSV")
+    e = sub.add_parser("export", help="write the orders matching the filters as CSV or PDF")
     add_search_filters(e)
+    e.add_argument(
+        "--format",
+        choices=["csv", "pdf"],
+        default="csv",
+        help="csv (default) or pdf: an A4 landscape list with the same columns",
+    )
     e.add_argument("--columns", help="comma-separated column keys")
     e.add_argument("--column-set", help="a saved column set's name")
     e.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="utf-8-sig")
@@ -199,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--dry-run", action="store_true", help="check and preview; send nothing")
     m.add_argument("--operator")
+
+    sl = sub.add_parser("slips", help="帳票: one delivery slip (納品書) per order, one PDF")
+    sl.add_argument("order_nos", nargs="+", type=_order_no, metavar="ORDER_NO")
+    sl.add_argument("--out", required=True)
+    sl.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
     w = sub.add_parser("worker", help="run batch jobs (scaled deployments)")
     w.add_argument("--once", action="store_true", help="exit when the queue is empty")

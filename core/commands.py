@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
         "mail": _mail,
         "delete": _delete,
         "restore": _delete,
+        "slips": _slips,
         "worker": _worker,
         "users": _users,
     }[args.command]
@@ -270,6 +271,8 @@ def _export(args) -> int:
             columns = check_columns(columns)
         except ExportError as exc:
             raise UsageError(exc.message("en")) from None
+        if args.format == "pdf":
+            return _export_pdf(rt, args, query, columns)
         report = _write_file(
             args.out,
             args.force,
@@ -308,6 +311,58 @@ def _mail(args) -> int:
             print(r.cli_line(), flush=True)
             failed |= not (r.done or r.outcome == "preview")
         return EXIT_FAILED if failed else EXIT_OK
+    finally:
+        rt.stop()
+
+
+def _export_pdf(rt, args, query, columns: list[str]) -> int:
+    from core.reports.list_pdf import TooManyRows, export_pdf
+
+    try:
+        report = _write_file(
+            args.out,
+            args.force,
+            lambda out: export_pdf(
+                rt.db, query, out, columns=columns, lang=args.lang, now=rt.ops.now()
+            ),
+        )
+    except TooManyRows as exc:
+        raise UsageError(exc.message("en")) from None
+    print(f"exported {report.rows} rows to {args.out} ({report.pages} pages)")
+    return EXIT_OK
+
+
+def _slips(args) -> int:
+    from core.reports.slips import MAX_SLIPS, NoSuchOrders, Shop, write_slips
+
+    if len(set(args.order_nos)) > MAX_SLIPS:
+        raise UsageError(f"at most {MAX_SLIPS} orders in one PDF")
+    _check_out(args.out, args.force)
+    rt = _runtime()
+    try:
+        try:
+            report = _write_file(
+                args.out,
+                args.force,
+                lambda out: write_slips(
+                    rt.db,
+                    args.order_nos,
+                    out,
+                    shop=Shop.from_settings(rt.settings),
+                    now=rt.ops.now(),
+                ),
+            )
+        except NoSuchOrders as exc:
+            for n in exc.missing:
+                print(f"{n} slip failed: not_found: order {n} does not exist")
+            return EXIT_FAILED
+        missing = set(report.missing)
+        for n in dict.fromkeys(args.order_nos):
+            if n in missing:
+                print(f"{n} slip failed: not_found: order {n} does not exist")
+            else:
+                print(f"{n} slip ok")
+        return EXIT_FAILED if missing else EXIT_OK
     finally:
         rt.stop()
 

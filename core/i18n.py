@@ -735,6 +735,31 @@ CATALOG: dict[str, tuple[str, str]] = {
         "Your changes are now on top of the latest version. Check them and press 'Save these details'.",
     ),
     "edit.no_changes": ("(変更なし)", "(no changes)"),
+    # --- reports: List PDF and 帳票 (納品書) (issue 12, pdf) -----------------------------------
+    "pdf.build": ("PDFを作成", "Create PDF"),
+    "pdf.download": ("PDFをダウンロード", "Download PDF"),
+    "pdf.scope": ("PDFの対象", "PDF of"),
+    "pdf.scope_all": ("該当する全件({count}件)", "All matching orders ({count})"),
+    "pdf.scope_ticked": ("選択した注文({count}件)", "Selected orders ({count})"),
+    "pdf.ready": (
+        "{count}件のPDFを作成しました({pages}ページ)。",
+        "PDF of {count} orders created ({pages} pages).",
+    ),
+    "slips.title": ("帳票(納品書)", "Delivery slips (納品書)"),
+    "slips.build": ("帳票の作成", "Create delivery slips"),
+    "slips.download": ("帳票(PDF)をダウンロード", "Download slips (PDF)"),
+    "slips.ready": (
+        "{count}件の納品書を作成しました({pages}ページ)。",
+        "{count} delivery slips created ({pages} pages).",
+    ),
+    "slips.missing": (
+        "見つからない注文番号があります(帳票に含めていません): {numbers}",
+        "These orders do not exist and were left out: {numbers}",
+    ),
+    "slips.need_selection": (
+        "帳票を作成する注文を選んでください。",
+        "Select the orders to make delivery slips for.",
+    ),
 }
 
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     demo_mail_dir: str = "data/demo_mail"  # the embedded demo SMTP server's Maildir
     # unset: no webhook route; set: POST /webhooks/paidy/<token> (a secret, like the key)
     webhook_token: SecretStr | None = None
+    # --- reports (帳票 / 納品書): the shop printed on every delivery slip -------------------
+    shop_name: str = Field("カゴラボ デモショップ", max_length=100)
+    shop_address: str = Field("〒150-0002 東京都渋谷区渋谷1-2-3 デモビル5F", max_length=300)
+    shop_phone: str = Field("03-1234-5678", max_length=40)
 
     @field_validator("paidy_secret_key", "webhook_token", mode="before")
     @classmethod

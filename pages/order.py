@@ -32,6 +32,7 @@ from pages._ui import t
 PENDING = "paidy_pending"  # {"action", "order_no", "version", "amount"} awaiting confirmation
 BUSY = "paidy_busy"  # the action running now (buttons disabled)
 RESULTS = "paidy_results"  # order_no -> last ActionResult of this session
+SLIP_KEY = "order_slip"  # the built 納品書 {"sig": (order_no, updated stamp), "data"}
 
 
 def order_no_param() -> int | None:
@@ -695,6 +696,36 @@ def timeline(ctx, order_no: int) -> None:
     )
 
 
+def slip_download(ctx: _ui.PageContext, order) -> None:
+    """「帳票の作成」: this order's 納品書 as a PDF (made from the order as saved)."""
+    from core.reports.slips import Shop, slips_filename, slips_to_bytes
+
+    stamp = int(as_utc(order.updated_at).timestamp() * 1000) if order.updated_at else 0
+    sig = (int(order.order_no), stamp)
+    c = st.columns([1, 3])
+    if c[0].button(
+        t("slips.build"), key=f"slip_build_{order.order_no}", icon=":material/receipt_long:"
+    ):
+        data, _ = slips_to_bytes(
+            ctx.db,
+            [int(order.order_no)],
+            shop=Shop.from_settings(_ui.settings()),
+            now=ctx.ops.now(),
+        )
+        st.session_state[SLIP_KEY] = {"sig": sig, "data": data}
+    built = st.session_state.get(SLIP_KEY)
+    if built and built["sig"] == sig:
+        c[1].download_button(
+            t("slips.download"),
+            built["data"],
+            file_name=slips_filename(ctx.ops.now(), [int(order.order_no)]),
+            mime="application/pdf",
+            key=f"slip_download_{order.order_no}",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
 def main() -> None:
     order_no = order_no_param()
     if order_no is None:
@@ -721,6 +752,7 @@ def main() -> None:
         _delete.deleted_notice(ctx, order)
         info_tables(order)
         return
+    slip_download(ctx, order)
     mail_first = str(st.query_params.get("mail", "")) == "1"  # the list row's メール link
     if mail_first:
         _mail.mail_section(order_no, expanded=True)

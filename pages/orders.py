@@ -21,7 +21,10 @@ from pages._ui import t
 SAVED = "orders_query_values"  # the last submitted form values (survive page switches)
 PAGE_KEY = "orders_page"
 GRID_KEY = "orders_grid"
+TICKED = "orders_ticked"  # the chosen order numbers in list order, for PDF and 帳票
 CSV_KEY = "orders_csv"
+PDF_KEY = "orders_pdf"  # the built list PDF {"sig", "data", "report"}
+SLIPS_KEY = "orders_slips"  # the built 帳票 PDF {"sig", "data", "report"}
 PAGE_SIZES = (25, 50, 100, 200)
 TEXT_FIELDS = (
     "order_no",
@@ -252,7 +255,7 @@ def results(ctx: _ui.PageContext, values: dict) -> None:
     )
     frame = result.frame
     view, config = grid_view(frame)
-    selected = _selection.selection_grid(
+    selected = st.session_state[TICKED] = _selection.selection_grid(
         GRID_KEY,
         view,
         [int(n) for n in frame["order_no"]],
@@ -265,7 +268,8 @@ def results(ctx: _ui.PageContext, values: dict) -> None:
         ctx, selected, key="orders_delete", clear=[GRID_KEY], label=t("delete.button_selected")
     )
     _delete.dialog()
-    csv_export(ctx, query, values)
+    csv_export(ctx, query, values, sort=sort, descending=descending, matches=result.total)
+    slips_action(ctx, selected)
 
 
 def selection_actions(ctx: _ui.PageContext, selected: list[int]) -> None:
@@ -351,7 +355,15 @@ def saved_sets(export, db) -> dict[str, list[str]]:
     return out
 
 
-def csv_export(ctx: _ui.PageContext, query: OrderQuery, values: dict) -> None:
+def csv_export(
+    ctx: _ui.PageContext,
+    query: OrderQuery,
+    values: dict,
+    *,
+    sort: str = "ordered_at",
+    descending: bool = True,
+    matches: int = 0,
+) -> None:
     with st.expander(t("orders.csv"), icon=":material/download:"):
         export = _export()
         if export is None:
@@ -416,6 +428,113 @@ def csv_export(ctx: _ui.PageContext, query: OrderQuery, values: dict) -> None:
                 file_name=name,
                 mime="text/csv",
                 key="orders_csv_download",
+                icon=":material/download:",
+                on_click="ignore",
+            )
+        pdf_export(ctx, query, values, columns, sort, descending, matches)
+
+
+# ------------------------------------------------------------------- List PDF and 帳票
+def ticked_orders() -> list[int]:
+    """The order numbers ticked on the list, in list order (what PDF and 帳票 act on)."""
+    return list(st.session_state.get(TICKED, []))
+
+
+def pdf_export(
+    ctx: _ui.PageContext,
+    query: OrderQuery,
+    values: dict,
+    columns: list[str],
+    sort: str,
+    descending: bool,
+    matches: int,
+) -> None:
+    """「PDF」: the same columns as the CSV, all matching orders or the ticked ones."""
+    from core.reports.list_pdf import ListPdfError, export_pdf_to_bytes, pdf_filename
+
+    ticked = ticked_orders()
+    scope = "all"
+    if ticked:
+        scope = st.radio(
+            t("pdf.scope"),
+            ["all", "ticked"],
+            horizontal=True,
+            key="orders_pdf_scope",
+            format_func=lambda v: t(
+                "pdf.scope_all" if v == "all" else "pdf.scope_ticked",
+                count=matches if v == "all" else len(ticked),
+            ),
+        )
+    chosen = ticked if scope == "ticked" else None
+    sig = _signature(values, columns, sort, descending, _ui.lang(), chosen)
+    if st.button(t("pdf.build"), key="orders_pdf_build", icon=":material/picture_as_pdf:"):
+        if not columns:
+            st.warning(t("orders.csv_none"))
+        else:
+            try:
+                data, report = export_pdf_to_bytes(
+                    ctx.db,
+                    query,
+                    columns=columns,
+                    lang=_ui.lang(),
+                    now=ctx.ops.now(),
+                    sort=sort,
+                    descending=descending,
+                    order_nos=chosen,
+                )
+            except ListPdfError as exc:
+                _ui.show_refusal(exc)
+                return
+            st.session_state[PDF_KEY] = {"sig": sig, "data": data, "report": report}
+    built = st.session_state.get(PDF_KEY)
+    if built and built["sig"] == sig:
+        report = built["report"]
+        st.success(t("pdf.ready", count=report.rows, pages=report.pages))
+        st.download_button(
+            t("pdf.download"),
+            built["data"],
+            file_name=pdf_filename(ctx.ops.now()),
+            mime="application/pdf",
+            key="orders_pdf_download",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def slips_action(ctx: _ui.PageContext, order_nos: list[int]) -> None:
+    """「帳票の作成」: one 納品書 per ticked order, in one PDF."""
+    from core.reports.slips import Shop, SlipsError, slips_filename, slips_to_bytes
+
+    sig = _signature(order_nos)
+    c = st.columns([1, 3])
+    if c[0].button(
+        t("slips.build"),
+        key="orders_slips_build",
+        icon=":material/receipt_long:",
+        disabled=not order_nos,
+        help=None if order_nos else t("slips.need_selection"),
+    ):
+        try:
+            data, report = slips_to_bytes(
+                ctx.db, order_nos, shop=Shop.from_settings(_ui.settings()), now=ctx.ops.now()
+            )
+        except SlipsError as exc:
+            _ui.show_refusal(exc)
+            return
+        st.session_state[SLIPS_KEY] = {"sig": sig, "data": data, "report": report}
+    built = st.session_state.get(SLIPS_KEY)
+    if built and built["sig"] == sig and order_nos:
+        report = built["report"]
+        with c[1]:
+            st.success(t("slips.ready", count=len(report.done), pages=report.pages))
+            if report.missing:
+                st.warning(t("slips.missing", numbers=", ".join(map(str, report.missing))))
+            st.download_button(
+                t("slips.download"),
+                built["data"],
+                file_name=slips_filename(ctx.ops.now(), report.done),
+                mime="application/pdf",
+                key="orders_slips_download",
                 icon=":material/download:",
                 on_click="ignore",
             )

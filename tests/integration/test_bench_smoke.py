@@ -84,10 +84,19 @@ def test_sync_reads_each_payment_once(smoke):
         assert r["items"] == {"ok": SMOKE.sync_payments} and r["money_calls"] == 0
 
 
+def test_pdf_lists_every_row_and_makes_every_slip(smoke):
+    rows = smoke[1]["pdf"]["results"]
+    lists = [r for r in rows if r["kind"] == "list"]
+    assert [r["rows"] for r in lists] == list(SMOKE.pdf_rows)
+    assert all(r["pages"] >= 1 and r["mb"] > 0 and r["rows_per_s"] > 0 for r in rows)
+    slips = next(r for r in rows if r["kind"] == "slips")
+    assert slips["rows"] == SMOKE.pdf_slips and slips["pages"] >= SMOKE.pdf_slips
+
+
 def test_readme_section_is_generated_between_markers(smoke):
     ctx, _ = smoke
     body = section(ctx.results_dir)
-    for name in ("Search", "Orders page", "CSV export", "Batch capture", "Sync"):
+    for name in ("Search", "Orders page", "CSV export", "Batch capture", "Sync", "PDF"):
         assert f"### {name}" in body
     once = replace_section("# Title\n\ntext\n", body)
     assert once.count(START) == once.count(END) == 1 and "## Benchmarks" in once
