@@ -34,7 +34,7 @@ RESULTS = BENCH / "results"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCHMARKS = ("search", "pages", "export", "batch", "sync", "pdf")
+BENCHMARKS = ("search", "pages", "export", "batch", "sync", "pdf", "settle")
 
 
 # ------------------------------------------------------------------------------- sizes
@@ -64,6 +64,10 @@ class Sizes:
     pdf_rows: tuple[int, ...] = (1_000, 10_000)  # List PDF sizes (the issue's)
     pdf_slips: int = 100  # delivery slips in one PDF
     pdf_runs: int = 3
+    settle_writes: int = 30  # lost answers whose wait for a definite outcome is measured
+    settle_timeout_s: float = 30.0  # PAIDY_TIMEOUT_S of the settle bench (the default)
+    settle_delay_s: float | None = None  # None = the default, timeout + 30 s
+    settle_tick_s: float = 5.0  # the worker pool's housekeeping interval
 
 
 FULL = Sizes(
@@ -124,6 +128,10 @@ SMOKE = Sizes(
     pdf_rows=(50, 200),
     pdf_slips=10,
     pdf_runs=1,
+    settle_writes=6,
+    settle_timeout_s=2.0,
+    settle_delay_s=1.0,
+    settle_tick_s=0.2,
 )
 PROFILES = {s.mode: s for s in (FULL, QUICK, SMOKE)}
 

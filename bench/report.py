@@ -15,6 +15,7 @@ TITLES = {
     "batch": "Batch capture",
     "sync": "Sync (状態確認 of open payments)",
     "pdf": "PDF (List PDF, default columns; 帳票)",
+    "settle": "Settle (time to a definite answer after a lost reply)",
 }
 
 
@@ -72,6 +73,13 @@ def _notes(name: str, doc: dict) -> list[str]:
             "case, each in a fresh process; *CPU s* is the child's own CPU time (what a busy, "
             "shared machine inflates least); memory as for the CSV export (*heap* = RssAnon "
             "peak, *heap grew* = peak - the child's heap before the export)."
+        ]
+    if name == "settle":
+        return [
+            f"{cfg.get('writes')} captures, each with one injected fault (a third each), "
+            f"PAIDY_TIMEOUT_S {cfg.get('client_timeout_s')} s, settle delay "
+            f"{cfg.get('settle_delay_s')} s (the default: timeout + 30 s), worker "
+            f"housekeeping every {cfg.get('tick_s')} s; wait = send to a definite audit entry."
         ]
     return []
 

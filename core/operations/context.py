@@ -29,6 +29,9 @@ class Ops:
     #: how long after a lost answer a request may still reach Paidy: before that, a read that
     #: shows no trace of the write proves nothing (None: the request timeout + 30 s)
     settle_delay: timedelta | None = None
+    #: an unsettled write's payment is re-read at least this often before its deadline, so
+    #: one that landed late is found by its tag without waiting for the deadline
+    recheck_unknown: timedelta = field(default=timedelta(seconds=10))
 
     def __post_init__(self) -> None:
         if not self.client.limited:

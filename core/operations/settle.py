@@ -245,20 +245,24 @@ def find_late_landings(s, payment: Payment, now: datetime) -> list[int]:
 
 
 def due_payments(ops: Ops, limit: int = 200) -> list[str]:
-    """Payments with an unsettled write past its deadline that no person is deciding."""
+    """Payments with an unsettled write that no person is deciding, and either past its
+    deadline (a read now is definite) or not read for ``ops.recheck_unknown`` (a write
+    that landed late is found by its tag before the deadline)."""
     now = ops.now()
     crash_cutoff = now - ops.send_bound - ops.settle_delay
+    stale_read = now - ops.recheck_unknown
     with ops.db.session() as s:
         return list(
             s.scalars(
                 select(AuditLog.payment_id)
+                .join(PaidyPayment, PaidyPayment.payment_id == AuditLog.payment_id)
                 .where(
                     AuditLog.outcome.in_(audit.UNSETTLED),
                     AuditLog.needs_review.is_(False),
-                    AuditLog.payment_id.is_not(None),
                     or_(
                         AuditLog.settle_after <= now,
                         (AuditLog.settle_after.is_(None)) & (AuditLog.created_at <= crash_cutoff),
+                        PaidyPayment.last_synced_at < stale_read,
                     ),
                 )
                 .distinct()
@@ -268,7 +272,7 @@ def due_payments(ops: Ops, limit: int = 200) -> list[str]:
 
 
 def settle_due(ops: Ops) -> list[ActionResult]:
-    """The workers' timer: re-read every payment whose lost write is past its deadline."""
+    """The workers' timer: re-read the payments of unsettled writes (see due_payments)."""
     return [refresh_payment(ops, SYSTEM, payment_id=pid) for pid in due_payments(ops)]
 
 

@@ -90,7 +90,11 @@ def dataframe(page: Page, index: int = 0) -> Locator:
 
 
 def select_grid_rows(page: Page, grid: Locator, rows: list[int]) -> None:
-    """Tick the selection checkbox of data rows (0-based) of a canvas-drawn st.dataframe."""
+    """Tick the selection checkbox of data rows (0-based) of a canvas-drawn st.dataframe.
+    A list change draws a new grid (the selection's generation, pages/_selection.py): wait
+    for the run to end and the grid to be there before clicking into it."""
+    wait_for_app_run(page)
+    expect(grid).to_be_visible(timeout=TIMEOUT_MS)
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     assert box is not None

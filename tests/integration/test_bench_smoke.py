@@ -84,6 +84,15 @@ def test_sync_reads_each_payment_once(smoke):
         assert r["items"] == {"ok": SMOKE.sync_payments} and r["money_calls"] == 0
 
 
+def test_settle_makes_every_lost_answer_definite_without_resending(smoke):
+    for r in smoke[1]["settle"]["results"]:
+        assert r["settled"] == r["writes"] == SMOKE.settle_writes
+        assert r["capture_posts"] == r["writes"]
+        assert 0 < r["p50_s"] <= r["p95_s"]
+        late = r["by_kind"]["error_500"]  # not applied: definite only past the delay
+        assert late["p50_s"] >= SMOKE.settle_delay_s
+
+
 def test_pdf_lists_every_row_and_makes_every_slip(smoke):
     rows = smoke[1]["pdf"]["results"]
     lists = [r for r in rows if r["kind"] == "list"]
@@ -96,7 +105,7 @@ def test_pdf_lists_every_row_and_makes_every_slip(smoke):
 def test_readme_section_is_generated_between_markers(smoke):
     ctx, _ = smoke
     body = section(ctx.results_dir)
-    for name in ("Search", "Orders page", "CSV export", "Batch capture", "Sync", "PDF"):
+    for name in ("Search", "Orders page", "CSV export", "Batch capture", "Sync", "PDF", "Settle"):
         assert f"### {name}" in body
     once = replace_section("# Title\n\ntext\n", body)
     assert once.count(START) == once.count(END) == 1 and "## Benchmarks" in once
