@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
+from core.auth.current import authorize
 from core.domain import errors
 from core.domain.money import refundable
 from core.domain.states import Action, refusal
@@ -27,7 +28,7 @@ from core.operations import payments
 from core.operations.context import Ops
 from core.operations.results import ActionResult, Outcome, render, result_for
 from core.operations.snapshots import payment_facts
-from core.roles import Actor, Permission, require
+from core.roles import Actor, Permission
 from core.storage.models import AuditLog, BatchItem, BatchJob, Order, PaidyPayment
 from core.timeutil import as_utc
 
@@ -81,7 +82,7 @@ def preview(
     ops: Ops, actor: Actor, action: BatchAction | str, order_nos: list[int]
 ) -> list[PreviewRow]:
     """Which rows will run and which are skipped and why, from our snapshots (sends nothing)."""
-    require(actor, Permission.ACT)
+    authorize(ops.db, actor, Permission.ACT)
     action = BatchAction(action)
     now = ops.now()
     rows: list[PreviewRow] = []
@@ -160,8 +161,9 @@ def _preview_row(action, no, order, pay, blocked, now) -> PreviewRow:
 
 # --- jobs ------------------------------------------------------------------------------------
 def create_job(ops: Ops, actor: Actor, action: BatchAction | str, order_nos: list[int]) -> int:
-    """Store a job with one pending item per order (in the given order); workers run it."""
-    require(actor, Permission.ACT)
+    """Store a job with one pending item per order (in the given order); workers run it.
+    Each item re-checks the creator's role and active flag when it runs (run_action)."""
+    actor = authorize(ops.db, actor, Permission.ACT)
     action = BatchAction(action)
     if not order_nos:
         raise errors.RuleViolation()
@@ -173,7 +175,7 @@ def create_job(ops: Ops, actor: Actor, action: BatchAction | str, order_nos: lis
             created_at=now,
             status="queued",
             total=len(order_nos),
-            options={"actor_role": actor.role.value},
+            options={"actor_role": actor.role.value, "actor_account": actor.account},
         )
         s.add(job)
         s.flush()
@@ -289,7 +291,12 @@ def _dispatch(ops: Ops, actor: Actor, action: BatchAction, item: BatchItem) -> A
 def _job_actor(job: BatchJob) -> Actor:
     from core.roles import Role
 
-    return Actor(job.created_by, Role((job.options or {}).get("actor_role", "operator")))
+    options = job.options or {}
+    return Actor(
+        job.created_by,
+        Role(options.get("actor_role", "operator")),
+        account=bool(options.get("actor_account", False)),
+    )
 
 
 def _maybe_finish(s, job_id: int, now: datetime) -> None:

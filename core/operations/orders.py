@@ -11,11 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from core.auth.current import authorize
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import OrderStatus
 from core.operations import audit
 from core.operations.context import Ops
-from core.roles import Actor, Permission, require
+from core.roles import Actor, Permission
 from core.storage.models import Order, OrderItem
 from core.timeutil import as_utc
 
@@ -108,7 +109,7 @@ def save_order(
     status: str,
     expected_updated_at: datetime | None = None,
 ) -> SaveResult:
-    require(actor, Permission.EDIT_ORDERS)
+    actor = authorize(ops.db, actor, Permission.EDIT_ORDERS, attempt="order_save", now=ops.now())
     clean = clean_items(items)
     fee = _fee(shipping_fee, "送料", "Shipping")
     tax_i = _fee(tax, "税額", "Tax")
@@ -156,7 +157,7 @@ def save_order(
 
 def change_status(ops: Ops, actor: Actor, order_nos: list[int], status: str) -> int:
     """対応状況 of many orders at once; returns how many changed."""
-    require(actor, Permission.EDIT_ORDERS)
+    actor = authorize(ops.db, actor, Permission.EDIT_ORDERS, attempt="status_change", now=ops.now())
     status = OrderStatus(status).value
     now = ops.now()
     with ops.db.session() as s:

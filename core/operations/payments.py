@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.auth.current import authorize
 from core.domain import errors
 from core.domain.money import refundable, validate_refund, validate_update
 from core.domain.states import Action, check_action
@@ -39,7 +40,7 @@ from core.operations.snapshots import (
 from core.paidy.client import PaidyClient, PaidyResult
 from core.paidy.errors import PaidyAPIError, PaidyError, PaidyUnknownOutcome
 from core.paidy.models import Payment
-from core.roles import Actor, Permission, PermissionDenied, require
+from core.roles import Actor, Permission, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def run_action(
 ) -> ActionResult:
     now = ops.now()
     try:
-        require(actor, Permission.ACT)
+        actor = authorize(ops.db, actor, Permission.ACT)  # role and active flag as of now
     except PermissionDenied as exc:
         return _log_refusal(ops, actor, action, order_no, None, exc, job_id)
     with ops.db.session() as s:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.auth.current import authorize
 from core.domain.states import Action
 from core.operations import audit
 from core.operations.context import Ops
@@ -29,7 +30,7 @@ from core.operations.snapshots import (
 )
 from core.paidy.errors import PaidyError
 from core.paidy.models import Payment
-from core.roles import Actor, Permission, PermissionDenied, require
+from core.roles import Actor, Permission, PermissionDenied
 from core.storage.models import InflightAction, Order, PaidyPayment
 from core.timeutil import as_utc
 
@@ -74,7 +75,7 @@ def refresh_payment(
         return audit.log_result(ops.db, actor.name, result, ops.now(), job_id=job_id)
 
     try:
-        require(actor, Permission.ACT)
+        actor = authorize(ops.db, actor, Permission.ACT)  # role and active flag as of now
     except PermissionDenied as exc:
         return log(from_refusal(Action.REFRESH, exc, order_no, payment_id))
     missing = None

@@ -339,4 +339,17 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
 
 
+class LoginThrottle(Base):
+    """Failed logins per ``name:<user name>`` or ``client:<ip or session>`` (unknown names
+    too); only changed by single atomic statements in ``core/auth/throttle.py``."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    locked_until: Mapped[datetime | None]
+
+
 TABLES = Base.metadata.tables
