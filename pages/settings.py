@@ -155,13 +155,12 @@ def user_admin(ctx: _ui.PageContext) -> None:
         email = st.text_input(t("settings.user_email"), key="settings_user_email")
         password = st.text_input(t("login.password"), type="password", key="settings_user_password")
         if st.form_submit_button(t("settings.user_add")):
-            try:
-                added = admin.add_user(
+            _admin_write(
+                lambda: admin.add_user(
                     ctx.db, ctx.actor, name, role, password or None, email, now=ctx.ops.now()
-                )
-                st.success(t("settings.user_added", name=added))
-            except (users.UserError, PermissionDenied) as exc:
-                _ui.show_refusal(exc)
+                ),
+                t("settings.user_added", name=name.strip()),
+            )
     if not found:
         return
     names = [u["name"] for u in found]
