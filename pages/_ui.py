@@ -247,20 +247,34 @@ def now() -> datetime:
 
 # ------------------------------------------------------------------------------ boot
 def boot() -> str:
-    """Startup check, language switch, login gate, mode badge and banner; returns the
-    language. Stops the script (st.stop) until the visitor is logged in."""
-    lang_ = language_switch()
+    """Startup check and login gate (which stops the script until the visitor is logged
+    in); returns the language. The entry script then calls ``st.navigation`` and
+    :func:`sidebar_controls`."""
+    lang_ = _init_lang()
     cfg, rt = startup(lang_)
-    who = login_gate(cfg, rt, lang_)
-    sidebar(cfg, who, lang_)
+    login_gate(cfg, rt, lang_)
     return lang_
 
 
+def sidebar_controls() -> None:
+    """Language switch, mode badge, user and logout: rendered *after* ``st.navigation``.
+    Before it, a widget's identity depends on the page the browser asked for (none on a
+    fresh load, the default page from then on), so the first click after loading "/" on
+    a widget drawn earlier is lost (a logout that needed two clicks)."""
+    lang_ = language_switch()
+    sidebar(get_settings(), actor(), lang_)
+
+
+def _init_lang() -> str:
+    if st.session_state.get(LANG_KEY) not in i18n.LANGS:
+        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+    global _last_lang
+    _last_lang = lang()
+    return _last_lang
+
+
 def language_switch() -> str:
-    if LANG_KEY not in st.session_state:
-        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
-    elif st.session_state[LANG_KEY] not in i18n.LANGS:
-        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+    _init_lang()
     st.sidebar.radio(
         i18n.t("app.lang"),
         options=list(i18n.LANGS),
@@ -364,6 +378,7 @@ def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
     if who is not None:
         touch_session()
         return who
+    language_switch()
     st.title(i18n.t("app.title", lang_))
     if st.session_state.pop("auth_expired", False):
         st.warning(i18n.t("login.expired", lang_))
@@ -392,6 +407,7 @@ def _oidc_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
 
     email = st.user.get("email")  # never st.user.is_logged_in: it raises without [auth]
     if not email:
+        language_switch()
         st.title(i18n.t("app.title", lang_))
         if st.button(i18n.t("login.oidc_button", lang_), type="primary"):
             try:
@@ -431,5 +447,6 @@ def sidebar(cfg: Settings, who: Actor, lang_: str) -> None:
     elif st.sidebar.button(i18n.t("app.logout", lang_), key="logout"):
         st.session_state.pop(ACTOR_KEY, None)
         if cfg.effective_auth_mode is AuthMode.OIDC:
-            st.logout()
+            st.logout()  # the browser is sent to the provider's logout; no rerun here
+            st.stop()
         st.rerun()
