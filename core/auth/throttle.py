@@ -116,6 +116,14 @@ def _count(db: Database, key: str, policy: Policy, now: datetime, as_failure: bo
     return stmt.returning(T.failures, T.locked_until)
 
 
+def clear_name(s: Session, name: str) -> None:
+    s.execute(
+        update(T)
+        .where(T.key == name_key(name))
+        .values(failures=0, last_failure_at=None, locked_until=None)
+    )
+
+
 def succeeded(s: Session, name: str, client: str | None, now: datetime) -> None:
     """The password was right: the name starts afresh, the client gets its attempt back
     (inside the caller's write transaction)."""
@@ -125,11 +133,7 @@ def succeeded(s: Session, name: str, client: str | None, now: datetime) -> None:
             .where(T.key == client_key(client))
             .values(failures=case((T.failures > 0, T.failures - 1), else_=0))
         )
-    s.execute(
-        update(T)
-        .where(T.key == name_key(name))
-        .values(failures=0, last_failure_at=None, locked_until=None)
-    )
+    clear_name(s, name)
     s.execute(
         delete(T).where(
             or_(T.last_failure_at.is_(None), T.last_failure_at < now - KEEP),

@@ -97,10 +97,8 @@ def set_password(db: Database, name: str, password: str) -> None:
         raise UserError(*problem)
     hashed = hash_password(password)
     with db.session(immediate=True) as s:
-        user = get_row(s, name)
-        user.password_hash = hashed
-        user.failed_logins = 0
-        user.locked_until = None
+        get_row(s, name).password_hash = hashed
+        throttle.clear_name(s, name)  # a new password: the name starts afresh
 
 
 def set_role(db: Database, name: str, role: Role | str) -> str:

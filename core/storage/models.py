@@ -333,6 +333,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer", server_default="viewer")
     password_hash: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # unused since 0004: failures are counted in login_throttle (per name and per client)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = _now_column()
