@@ -7,13 +7,12 @@ A value that is not allowed never reaches a caller as pydantic's ``ValidationErr
 :func:`load_settings` turns it into one :class:`ConfigurationError` line naming the variable
 and what is allowed (each field says so in ``allowed(...)``), and :func:`check_startup`
 refuses unsafe combinations (a live key without login, sent over http or to a host that is
-not Paidy's). Both log that line once (logger ``core.settings``).
+not Paidy's). Both log that line (logger ``core.settings``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -220,16 +219,8 @@ def check_startup(settings: Settings) -> None:
         )
 
 
-_logged: set[str] = set()
-_log_lock = threading.Lock()
-
-
-def _log_once(exc: ConfigurationError) -> None:
-    """One log line per distinct refusal and process (the app reruns on every click)."""
-    with _log_lock:
-        if exc.en in _logged:
-            return
-        _logged.add(exc.en)
+def _log_refusal(exc: ConfigurationError) -> None:
+    """The same line in the log (marked, so the CLI does not print it twice)."""
     log.error("configuration refused: %s", exc.en, extra={"shown_to_user": True})
 
 
@@ -240,10 +231,10 @@ def load_settings(**overrides: Any) -> Settings:
         check_startup(settings)
     except ValidationError as exc:
         refusal = _refusal(exc)
-        _log_once(refusal)
+        _log_refusal(refusal)
         raise refusal from None
     except ConfigurationError as exc:
-        _log_once(exc)
+        _log_refusal(exc)
         raise
     return settings
 
