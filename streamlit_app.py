@@ -1,5 +1,5 @@
-"""Entry point: page setup, then ``_ui.boot()`` (startup check, language switch, login gate,
-mode badge) and the navigation over the six pages.
+"""Entry point: page setup, then ``_ui.boot()`` (startup check, login gate), the navigation
+over the six pages, and ``_ui.sidebar_controls()`` (language switch, mode badge, logout).
 
 Run with ``streamlit run streamlit_app.py`` (demo mode by default: an embedded Paidy sandbox
 with demo orders). Every page lives in ``pages/`` and gets the runtime, the actor and the
@@ -72,7 +72,9 @@ def main() -> None:
                 url_path="deleted",
             )
         )
-    st.navigation(pages).run()
+    nav = st.navigation(pages)
+    _ui.sidebar_controls()  # after st.navigation: stable widget identities (see _ui)
+    nav.run()
 
 
 if get_script_run_ctx(suppress_warning=True) is not None:  # a session's script run

@@ -139,6 +139,17 @@ def _query(OrderQuery, args, choice, states):
     )
 
 
+def add_operator(p: argparse.ArgumentParser) -> None:
+    """``--operator NAME`` and its proof (AUTH_MODE password/oidc): the password from a
+    prompt, or the first line of stdin with ``--password-stdin``."""
+    p.add_argument("--operator", help="the acting user (default: the OS user name)")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the operator's password from the first line of stdin",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m core", description="Paidy operations dashboard: command line")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -152,16 +163,16 @@ def build_parser() -> argparse.ArgumentParser:
     ln = sub.add_parser("link", help="fetch a payment and create or link its order")
     ln.add_argument("payment_id")
     ln.add_argument("--order", type=_order_no)
-    ln.add_argument("--operator")
+    add_operator(ln)
 
     sy = sub.add_parser("sync", help="状態確認 for many payments")
     sy.add_argument("--open-only", action="store_true")
-    sy.add_argument("--operator")
+    add_operator(sy)
 
     for name in ("capture", "close", "update"):
         c = sub.add_parser(name, help=f"{name} the Paidy payment of each order")
         c.add_argument("order_nos", nargs="+", type=_order_no, metavar="ORDER_NO")
-        c.add_argument("--operator")
+        add_operator(c)
         if name == "capture":
             c.add_argument(
                 "--confirm-mismatch",
@@ -173,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("order_no", type=_order_no)
     r.add_argument("--amount", type=_yen)
     r.add_argument("--reason")
-    r.add_argument("--operator")
+    add_operator(r)
 
     for name, what in (("delete", "delete orders (guarded soft delete)"),
                        ("restore", "restore deleted orders (admin)")):  # fmt: skip
@@ -214,21 +225,30 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="run batch jobs (scaled deployments)")
     w.add_argument("--once", action="store_true", help="exit when the queue is empty")
 
-    u = sub.add_parser("users", help="manage users")
+    u = sub.add_parser(
+        "users",
+        help="manage users",
+        description="With AUTH_MODE password/oidc: --operator ADMIN, proven by its password "
+        "(prompt, or --password-stdin: first line; a new password is the next line). Without "
+        "an active admin yet (bootstrap) the OS user acts.",
+    )
     usub = u.add_subparsers(dest="users_command", required=True, parser_class=_Parser)
+    roles = ["viewer", "operator", "admin"]
     ua = usub.add_parser("add")
     ua.add_argument("name")
-    ua.add_argument("--role", choices=["viewer", "operator", "admin"], required=True)
+    ua.add_argument("--role", choices=roles, required=True)
     ua.add_argument("--email")
-    ua.add_argument("--password-stdin", action="store_true")
     us = usub.add_parser("set-password")
     us.add_argument("name")
-    us.add_argument("--password-stdin", action="store_true")
     ud = usub.add_parser("disable")
     ud.add_argument("name")
+    ue = usub.add_parser("enable")
+    ue.add_argument("name")
     ur = usub.add_parser("set-role")
     ur.add_argument("name")
-    ur.add_argument("--role", choices=["viewer", "operator", "admin"], required=True)
+    ur.add_argument("--role", choices=roles, required=True)
+    for sp in (ua, us, ud, ue, ur):
+        add_operator(sp)
     usub.add_parser("list")
     return p
 
@@ -243,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         from core.paidy.sandbox.cli import main as sandbox_main
 
         return sandbox_main(argv[1:])
+    from core.settings import ConfigurationError
+
     try:
         args = build_parser().parse_args(argv)
         from core import commands
@@ -250,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         return commands.run(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigurationError as exc:  # a bad or unsafe variable: nothing was started
+        print(f"error: {exc.message('en')}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -66,10 +66,12 @@ def _runtime(**kw):
     return build_runtime(seed_demo=False, **kw)
 
 
-def _actor(rt, name: str | None):
-    from core.auth.users import resolve_cli_actor
+def _actor(rt, args):
+    """The proven acting user (core/auth/cli.py): before anything is done."""
+    from core.auth.cli import Secrets, resolve_cli_actor
 
-    return resolve_cli_actor(rt.db, rt.settings, name or default_operator())
+    secrets = Secrets(getattr(args, "password_stdin", False), sys.stdin)
+    return resolve_cli_actor(rt.db, rt.settings, args.operator or default_operator(), secrets)
 
 
 def _print_results(results) -> int:
@@ -111,7 +113,7 @@ def _batch_or_single(args) -> int:
 
     rt = _runtime()
     try:
-        actor = _actor(rt, args.operator)
+        actor = _actor(rt, args)
         if len(args.order_nos) == 1:
             if args.command == "capture":
                 r = payments.capture(
@@ -179,7 +181,7 @@ def _update(args) -> int:
 
     rt = _runtime()
     try:
-        actor = _actor(rt, args.operator)
+        actor = _actor(rt, args)
         return _print_results([payments.update(rt.ops, actor, n) for n in args.order_nos])
     finally:
         rt.stop()
@@ -190,7 +192,7 @@ def _refund(args) -> int:
 
     rt = _runtime()
     try:
-        actor = _actor(rt, args.operator)
+        actor = _actor(rt, args)
         return _print_results(
             [payments.refund(rt.ops, actor, args.order_no, args.amount, args.reason)]
         )
@@ -206,7 +208,7 @@ def _link(args) -> int:
         raise UsageError(f"not a Paidy payment id (pay_...): {args.payment_id!r}")
     rt = _runtime()
     try:
-        r = link_payment(rt.ops, _actor(rt, args.operator), args.payment_id, args.order)
+        r = link_payment(rt.ops, _actor(rt, args), args.payment_id, args.order)
         print(r.cli_line())
         return EXIT_OK
     finally:
@@ -218,7 +220,7 @@ def _sync(args) -> int:
 
     rt = _runtime()
     try:
-        job, order_nos, run = sync_job(rt.ops, _actor(rt, args.operator), open_only=args.open_only)
+        job, order_nos, run = sync_job(rt.ops, _actor(rt, args), open_only=args.open_only)
         if job is None:
             print("nothing to sync")
             return EXIT_OK
@@ -241,7 +243,7 @@ def _delete(args) -> int:
             raise UsageError("not confirmed: nothing changed (answer y, or pass --yes)")
     rt = _runtime()
     try:
-        actor = _actor(rt, args.operator)
+        actor = _actor(rt, args)
         run = delete_orders if args.command == "delete" else restore_orders
         results = run(rt.ops, actor, nos)
         for r in results:
@@ -304,7 +306,7 @@ def _mail(args) -> int:
 
     rt = _runtime()
     try:
-        actor = _actor(rt, args.operator)
+        actor = _actor(rt, args)
         failed = False
         for order_no in dict.fromkeys(args.order_nos):
             r = send_mail(rt.mail, actor, order_no, args.template, dry_run=args.dry_run)
@@ -457,10 +459,10 @@ def _hostname() -> str:
 
 
 def _users(args) -> int:
-    from core.auth import users
+    from core.auth.cli import users_cli
 
     rt = _runtime()
     try:
-        return users.cli(rt.db, args, stdin=sys.stdin)
+        return users_cli(rt.db, rt.settings, args, stdin=sys.stdin)
     finally:
         rt.stop()

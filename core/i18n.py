@@ -760,6 +760,21 @@ CATALOG: dict[str, tuple[str, str]] = {
         "帳票を作成する注文を選んでください。",
         "Select the orders to make delivery slips for.",
     ),
+    # --- auth (issue 11: who may act, read at the moment of acting; admin writes audited) ---
+    "login.revoked": (
+        "このユーザーは無効化されたため、ログアウトしました。管理者にお問い合わせください。",
+        "This user has been disabled, so you were logged out. Ask an administrator.",
+    ),
+    "settings.user_enable": ("ユーザーを有効にする", "Enable user"),
+    "settings.user_enabled": ("ユーザー {name} を有効にしました。", "Enabled user {name}."),
+    "action.user_add": ("ユーザー追加", "User added"),
+    "action.user_password": ("パスワード変更", "Password changed"),
+    "action.user_role": ("権限変更", "Role changed"),
+    "action.user_disable": ("ユーザー無効化", "User disabled"),
+    "action.user_enable": ("ユーザー有効化", "User enabled"),
+    "action.column_set_save": ("CSV出力項目設定の保存", "Column set saved"),
+    "action.column_set_delete": ("CSV出力項目設定の削除", "Column set deleted"),
+    "action.session_end": ("セッション終了(無効化)", "Session ended (disabled)"),
 }
 
 

@@ -41,10 +41,18 @@ ROLE_LABELS = {
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The person (or process) acting; recorded in the audit log for every attempt."""
+    """The person (or process) acting; recorded in the audit log for every attempt.
+
+    ``account=True``: a row of ``users`` (logged in with a password, a known OIDC user, a
+    proven CLI operator). Its role and active flag are re-read from the database at the
+    moment of acting (``core.auth.current``), so the role carried here is only what the
+    screen last showed. ``account=False``: not a user (the open demo's actor with
+    AUTH_MODE=none, the system, an OIDC identity mapped by AUTH_*_EMAILS): taken as given.
+    """
 
     name: str
     role: Role = Role.VIEWER
+    account: bool = False
 
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
@@ -59,6 +67,17 @@ class PermissionDenied(RuleViolation):
     en = "You are not allowed to do this ({role}). Ask an administrator."
 
 
+class UserDisabled(PermissionDenied):
+    """The acting user was disabled (or removed) since logging in: nothing is done and the
+    screen's session ends."""
+
+    code = "user_disabled"
+    ja = "ユーザー {name} は無効化されているため操作できません。管理者にお問い合わせください。"
+    en = "User {name} is disabled and cannot act. Ask an administrator."
+
+
 def require(actor: Actor, permission: Permission) -> None:
+    """The pure check on a role. Service functions call ``core.auth.current.authorize``,
+    which re-reads the actor's current role first and then calls this."""
     if not actor.can(permission):
         raise PermissionDenied(role=actor.role.value)

@@ -2,20 +2,32 @@
 
 Pages and the CLI call :func:`get_settings`; nothing else reads ``os.environ`` or
 ``st.secrets``. The secret key is a ``SecretStr`` and only ever leaves as :func:`mask_key`.
+
+A value that is not allowed never reaches a caller as pydantic's ``ValidationError``:
+:func:`load_settings` turns it into one :class:`ConfigurationError` line naming the variable
+and what is allowed (each field says so in ``allowed(...)``), and :func:`check_startup`
+refuses unsafe combinations (a live key without login, sent over http or to a host that is
+not Paidy's). Both log that line (logger ``core.settings``).
 """
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.bilingual import BilingualError
 
+log = logging.getLogger("core.settings")
+
 DEFAULT_DATABASE_URL = "sqlite:///data/paidy_ops.db"
 DEFAULT_API_BASE = "https://api.paidy.com"
+PAIDY_HOST = "api.paidy.com"
 
 
 class Mode(StrEnum):
@@ -30,24 +42,83 @@ class AuthMode(StrEnum):
     OIDC = "oidc"
 
 
+def allowed(ja: str, en: str) -> dict[str, Any]:
+    """What a variable accepts, in the operators' two languages: shown when a value is refused."""
+    return {"json_schema_extra": {"allowed_ja": ja, "allowed_en": en}}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    database_url: str = DEFAULT_DATABASE_URL
-    paidy_secret_key: SecretStr | None = None
-    paidy_api_base: str | None = None  # None: api.paidy.com, or the embedded sandbox in demo
-    paidy_api_version: str = "2018-04-10"
-    paidy_timeout_s: float = Field(30.0, gt=0, le=300)
-    paidy_concurrency: int = Field(4, ge=1, le=64)
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        **allowed("SQLAlchemy の URL", "a SQLAlchemy URL"),
+    )
+    paidy_secret_key: SecretStr | None = Field(
+        None, **allowed("sk_test_… または sk_live_…", "sk_test_… or sk_live_…")
+    )
+    # None: api.paidy.com, or the embedded sandbox in demo
+    paidy_api_base: str | None = Field(
+        None,
+        **allowed(
+            "http:// または https:// で始まるURL(本番キーは https://api.paidy.com のみ)",
+            "an http:// or https:// URL (a live key: https://api.paidy.com only)",
+        ),
+    )
+    paidy_allow_custom_host: bool = Field(
+        False,
+        **allowed("1 または 0(true / false)", "1 or 0 (true / false)"),
+    )
+    paidy_api_version: str = Field(
+        "2018-04-10",
+        min_length=1,
+        **allowed("日付形式の版(例 2018-04-10)", "a version date such as 2018-04-10"),
+    )
+    paidy_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=300,
+        **allowed("0より大きく300以下の秒数", "a number of seconds above 0, at most 300"),
+    )
+    paidy_concurrency: int = Field(
+        4, ge=1, le=64, **allowed("1〜64の整数", "a whole number from 1 to 64")
+    )
+    # None: "none" in demo, "password" otherwise
+    auth_mode: AuthMode | None = Field(
+        None, **allowed("none, password, oidc のいずれか", "one of none, password, oidc")
+    )
+    # oidc: comma-separated emails mapped to admin / operator
+    auth_admin_emails: str = Field(
+        "", **allowed("カンマ区切りのメールアドレス", "comma-separated emails")
+    )
+    auth_operator_emails: str = Field(
+        "", **allowed("カンマ区切りのメールアドレス", "comma-separated emails")
+    )
+    session_timeout_min: int = Field(
+        480,
+        ge=1,
+        le=10080,
+        **allowed("1〜10080の整数(分)", "a whole number of minutes from 1 to 10080"),
+    )
+    sandbox_db: str = Field(
+        "data/sandbox.db", min_length=1, **allowed("ファイルのパス", "a file path")
+    )  # embedded demo sandbox state
+
     # how long a lost write stays "unknown" before a read may conclude "not done" (None:
     # the request timeout + 30 s; see core.operations.verdict)
-    paidy_settle_delay_s: float | None = Field(None, ge=0, le=3600)
-    log_file: str = "data/paidy_ops.log"  # "" = no log file
-    auth_mode: AuthMode | None = None  # None: "none" in demo, required otherwise
-    auth_admin_emails: str = ""  # oidc: comma-separated emails mapped to admin
-    auth_operator_emails: str = ""  # oidc: comma-separated emails mapped to operator
-    session_timeout_min: int = Field(480, ge=1)
-    sandbox_db: str = "data/sandbox.db"  # embedded demo sandbox state
+    paidy_settle_delay_s: float | None = Field(
+        None,
+        ge=0,
+        le=3600,
+        **allowed(
+            "0〜3600の秒数(未設定: タイムアウト+30秒)",
+            "seconds from 0 to 3600 (unset: timeout + 30 s)",
+        ),
+    )
+    log_file: str = Field(
+        "data/paidy_ops.log",
+        **allowed("ファイルのパス(空: ログファイルなし)", "a file path (empty: no log file)"),
+    )
     # --- メール通知 (mail): SMTP_URL holds the password, so it is a secret like the key.
     # Unset: demo mode sends to an embedded local SMTP server that keeps mail in
     # demo_mail_dir (a Maildir the app shows); test/live mode cannot send mail.
@@ -61,10 +132,29 @@ class Settings(BaseSettings):
     shop_address: str = Field("〒150-0002 東京都渋谷区渋谷1-2-3 デモビル5F", max_length=300)
     shop_phone: str = Field("03-1234-5678", max_length=40)
 
-    @field_validator("paidy_secret_key", "webhook_token", mode="before")
+    @field_validator(
+        "paidy_secret_key", "paidy_api_base", "auth_mode", "webhook_token", mode="before"
+    )
     @classmethod
-    def _blank_key_is_none(cls, v: object) -> object:
+    def _blank_is_unset(cls, v: object) -> object:
         return None if v is None or (isinstance(v, str) and not v.strip()) else v
+
+    @field_validator("paidy_api_base")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip()
+        try:
+            parts = urlsplit(v)
+            host = parts.hostname
+        except ValueError:
+            raise ValueError("not a URL") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise ValueError("only http:// or https:// URLs with a host")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("no user, password, query or fragment in the URL")
+        return v
 
     @property
     def mode(self) -> Mode:
@@ -106,16 +196,81 @@ def mask_key(key: str | None) -> str:
 
 
 class ConfigurationError(BilingualError):
-    """The configuration is unsafe or inconsistent."""
+    """The configuration is invalid or unsafe: one line naming the variable and what is
+    allowed. The CLI exits 2 with it; the app shows it instead of starting."""
+
+
+#: values never repeated in a message (they may hold credentials)
+_QUIET = ("key", "token", "secret", "password", "url")
+
+
+def _env_name(field: str) -> str:
+    return field.upper()
+
+
+def _refusal(exc: ValidationError) -> ConfigurationError:
+    """pydantic's errors as one line: ``PAIDY_TIMEOUT_S='abc' is not allowed: ...``."""
+    ja_parts, en_parts = [], []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err.get("loc") else ""
+        info = Settings.model_fields.get(field)
+        extra = (info.json_schema_extra if info is not None else None) or {}
+        en_allowed = extra.get("allowed_en") or err.get("msg", "")
+        ja_allowed = extra.get("allowed_ja") or en_allowed
+        value = err.get("input")
+        shown = ""
+        quiet = any(q in field for q in _QUIET) or "@" in str(value)
+        if isinstance(value, str | int | float) and not quiet:
+            text = str(value)
+            shown = "=" + repr(text[:40] + ("…" if len(text) > 40 else ""))
+        name = _env_name(field) if field else "?"
+        ja_parts.append(f"{name}{shown} は使えません。指定できる値: {ja_allowed}")
+        en_parts.append(f"{name}{shown} is not allowed; allowed: {en_allowed}")
+    return ConfigurationError(" / ".join(ja_parts), "; ".join(en_parts))
 
 
 def check_startup(settings: Settings) -> None:
-    """Refuse configurations that would expose live money (a live key with no login)."""
-    if settings.mode is Mode.LIVE and settings.effective_auth_mode is AuthMode.NONE:
+    """Refuse configurations that would expose live money: a live key with no login, or a
+    live key sent over plain http or to a host other than Paidy's (unless
+    PAIDY_ALLOW_CUSTOM_HOST=1 names a trusted proxy)."""
+    if settings.mode is not Mode.LIVE:
+        return
+    if settings.effective_auth_mode is AuthMode.NONE:
         raise ConfigurationError(
             "本番キー(sk_live_)使用時は AUTH_MODE=none では起動できません。AUTH_MODE=password または oidc を設定してください。",
             "A live key (sk_live_) cannot be used with AUTH_MODE=none. Set AUTH_MODE=password or oidc.",
         )
+    parts = urlsplit(settings.api_base)
+    if parts.scheme != "https":
+        raise ConfigurationError(
+            "PAIDY_API_BASE: 本番キー(sk_live_)は https:// のURLにのみ送信できます(http は不可)。",
+            "PAIDY_API_BASE: a live key (sk_live_) is only sent over https:// (not http).",
+        )
+    if parts.hostname != PAIDY_HOST and not settings.paidy_allow_custom_host:
+        raise ConfigurationError(
+            f"PAIDY_API_BASE: 本番キー(sk_live_)は {PAIDY_HOST} にのみ送信できます。別のホストを使う場合は PAIDY_ALLOW_CUSTOM_HOST=1 を設定してください。",
+            f"PAIDY_API_BASE: a live key (sk_live_) is only sent to {PAIDY_HOST}; set PAIDY_ALLOW_CUSTOM_HOST=1 to allow another host.",
+        )
+
+
+def _log_refusal(exc: ConfigurationError) -> None:
+    """The same line in the log (marked, so the CLI does not print it twice)."""
+    log.error("configuration refused: %s", exc.en, extra={"shown_to_user": True})
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and check the configuration; a bad or unsafe value raises ConfigurationError."""
+    try:
+        settings = Settings(**overrides)
+        check_startup(settings)
+    except ValidationError as exc:
+        refusal = _refusal(exc)
+        _log_refusal(refusal)
+        raise refusal from None
+    except ConfigurationError as exc:
+        _log_refusal(exc)
+        raise
+    return settings
 
 
 def log_file_location() -> str:
@@ -128,7 +283,7 @@ def log_file_location() -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 def reload_settings() -> Settings:

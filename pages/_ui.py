@@ -21,7 +21,7 @@ from core.domain.orders import label
 from core.domain.states import PaymentState
 from core.roles import ROLE_LABELS, Actor, Permission, Role
 from core.runtime import Runtime, build_runtime
-from core.settings import AuthMode, ConfigurationError, Mode, Settings, check_startup, get_settings
+from core.settings import AuthMode, ConfigurationError, Mode, Settings, get_settings
 from core.timeutil import days_left, fmt_jst, utcnow
 
 log = logging.getLogger("pages")
@@ -122,7 +122,10 @@ def page() -> PageContext:
     always runs first."""
     if not _entry_on_stack() and not _fragment_rerun():
         _leave_pages_folder_mode()
-    return PageContext(runtime(), actor(), lang())
+    rt = runtime()
+    if _fragment_rerun():  # the entry script's gate did not run: re-read the actor here
+        _recheck_actor(rt)
+    return PageContext(rt, actor(), lang())
 
 
 def _leave_pages_folder_mode() -> None:
@@ -295,20 +298,34 @@ def now() -> datetime:
 
 # ------------------------------------------------------------------------------ boot
 def boot() -> str:
-    """Startup check, language switch, login gate, mode badge and banner; returns the
-    language. Stops the script (st.stop) until the visitor is logged in."""
-    lang_ = language_switch()
+    """Startup check and login gate (which stops the script until the visitor is logged
+    in); returns the language. The entry script then calls ``st.navigation`` and
+    :func:`sidebar_controls`."""
+    lang_ = _init_lang()
     cfg, rt = startup(lang_)
-    who = login_gate(cfg, rt, lang_)
-    sidebar(cfg, who, lang_)
+    login_gate(cfg, rt, lang_)
     return lang_
 
 
+def sidebar_controls() -> None:
+    """Language switch, mode badge, user and logout: rendered *after* ``st.navigation``.
+    Before it, a widget's identity depends on the page the browser asked for (none on a
+    fresh load, the default page from then on), so the first click after loading "/" on
+    a widget drawn earlier is lost (a logout that needed two clicks)."""
+    lang_ = language_switch()
+    sidebar(get_settings(), actor(), lang_)
+
+
+def _init_lang() -> str:
+    if st.session_state.get(LANG_KEY) not in i18n.LANGS:
+        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+    global _last_lang
+    _last_lang = lang()
+    return _last_lang
+
+
 def language_switch() -> str:
-    if LANG_KEY not in st.session_state:
-        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
-    elif st.session_state[LANG_KEY] not in i18n.LANGS:
-        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+    _init_lang()
     st.sidebar.radio(
         i18n.t("app.lang"),
         options=list(i18n.LANGS),
@@ -322,12 +339,11 @@ def language_switch() -> str:
 
 
 def startup(lang_: str) -> tuple[Settings, Runtime]:
-    cfg = get_settings()
     try:
-        check_startup(cfg)
+        cfg = get_settings()  # a bad or unsafe variable: one line, logged by core.settings
         rt = runtime()
     except ConfigurationError as exc:
-        st.error(i18n.t("app.startup_failed", lang_, message=exc.message(lang_)))
+        st.error(md_escape(i18n.t("app.startup_failed", lang_, message=exc.message(lang_))))
         st.stop()
     except Exception as exc:  # database or sandbox cannot start
         log.exception("startup failed")
@@ -347,6 +363,58 @@ def login_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
     return _password_gate(cfg, rt, lang_)
 
 
+def _recheck_actor(rt: Runtime) -> Actor | None:
+    """The session's actor as the database has it now (a demotion shows at once); a
+    disabled user's session ends here, with an audit entry, before anything else runs."""
+    from core.auth.current import current_actor
+    from core.roles import UserDisabled
+
+    who = st.session_state.get(ACTOR_KEY)
+    if who is None:
+        return None
+    try:
+        fresh = current_actor(rt.db, who)
+    except UserDisabled as exc:
+        _end_session(rt, who, exc)
+        if _fragment_rerun():
+            st.rerun(scope="app")
+        return None
+    if fresh != who:
+        st.session_state[ACTOR_KEY] = fresh
+    return fresh
+
+
+def _end_session(rt: Runtime, who: Actor, exc) -> None:
+    from core.operations import audit
+
+    st.session_state.pop(ACTOR_KEY, None)
+    st.session_state["auth_revoked"] = True
+    audit.record_event(
+        rt.db,
+        who.name,
+        "session_end",
+        exc.message("ja"),
+        rt.ops.now(),
+        outcome="skipped",
+        detail={"code": exc.code, "message_en": exc.message("en")},
+    )
+    log.info("session of %s ended: %s", who.name, exc.code)
+
+
+def login_client() -> str | None:
+    """Who is knocking, for the login throttle: the IP address, else this browser session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    try:
+        ip = st.context.ip_address
+    except Exception:  # no request context (AppTest)
+        ip = None
+    if ip:
+        return f"ip:{ip}"
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id}" if ctx is not None else None
+
+
 def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
     from core.auth.users import login
 
@@ -357,11 +425,16 @@ def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
         st.session_state["auth_expired"] = True
         who = None
     if who is not None:
+        who = _recheck_actor(rt)
+    if who is not None:
         touch_session()
         return who
+    language_switch()
     st.title(i18n.t("app.title", lang_))
     if st.session_state.pop("auth_expired", False):
         st.warning(i18n.t("login.expired", lang_))
+    if st.session_state.pop("auth_revoked", False):
+        st.error(i18n.t("login.revoked", lang_))
     with st.form("login_form"):
         st.subheader(i18n.t("login.title", lang_))
         name = st.text_input(i18n.t("login.name", lang_), key="login_name")
@@ -370,7 +443,7 @@ def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
         )
         submitted = st.form_submit_button(i18n.t("login.submit", lang_), type="primary")
     if submitted:
-        result = login(rt.db, name, password)
+        result = login(rt.db, name, password, client=login_client())
         if result.actor is not None:
             st.session_state[ACTOR_KEY] = result.actor
             touch_session()
@@ -385,6 +458,7 @@ def _oidc_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
 
     email = st.user.get("email")  # never st.user.is_logged_in: it raises without [auth]
     if not email:
+        language_switch()
         st.title(i18n.t("app.title", lang_))
         if st.button(i18n.t("login.oidc_button", lang_), type="primary"):
             try:
@@ -392,10 +466,15 @@ def _oidc_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
             except Exception:  # [auth] missing in secrets.toml
                 st.error(i18n.t("login.oidc_not_configured", lang_))
         st.stop()
-    who = actor_for_email(rt.db, cfg, email, st.user.get("name"))
+    who = actor_for_email(rt.db, cfg, email)  # every run: a disabled or demoted user at once
     if who is None:
-        st.error(i18n.t("login.oidc_denied", lang_, email=email))
-        if st.button(i18n.t("app.logout", lang_)):
+        held = st.session_state.get(ACTOR_KEY)
+        if held is not None and held.account:
+            from core.roles import UserDisabled
+
+            _end_session(rt, held, UserDisabled(name=held.name))
+        st.error(md_escape(i18n.t("login.oidc_denied", lang_, email=email)))
+        if st.button(i18n.t("app.logout", lang_), key="oidc_denied_logout"):
             st.logout()
         st.stop()
     st.session_state[ACTOR_KEY] = who
@@ -419,5 +498,6 @@ def sidebar(cfg: Settings, who: Actor, lang_: str) -> None:
     elif st.sidebar.button(i18n.t("app.logout", lang_), key="logout"):
         st.session_state.pop(ACTOR_KEY, None)
         if cfg.effective_auth_mode is AuthMode.OIDC:
-            st.logout()
+            st.logout()  # the browser is sent to the provider's logout; no rerun here
+            st.stop()
         st.rerun()

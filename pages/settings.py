@@ -10,8 +10,9 @@ import streamlit as st
 
 from core import dashboard as dq
 from core import export
-from core.auth import users
-from core.roles import Permission, Role
+from core.auth import admin, users
+from core.operations import column_sets as column_set_service
+from core.roles import Permission, PermissionDenied, Role
 from core.settings import Mode
 from pages import _mail, _ui
 from pages._ui import t
@@ -95,9 +96,9 @@ def column_sets(ctx: _ui.PageContext) -> None:
         )
         if st.form_submit_button(t("settings.set_save"), icon=":material/save:"):
             try:
-                saved = export.save_column_set(ctx.db, name, cols, created_by=ctx.actor.name)
+                saved = column_set_service.save(ctx.db, ctx.actor, name, cols, now=ctx.ops.now())
                 st.success(t("settings.set_saved", name=saved.name))
-            except Exception as exc:  # ExportError / InvalidQuery carry message()
+            except Exception as exc:  # ExportError / PermissionDenied carry message()
                 if not hasattr(exc, "message"):
                     raise
                 _ui.show_refusal(exc)
@@ -108,7 +109,7 @@ def column_sets(ctx: _ui.PageContext) -> None:
         if c[1].button(
             t("settings.set_delete"), key="settings_set_delete", icon=":material/delete:"
         ):
-            export.delete_column_set(ctx.db, victim)
+            column_set_service.delete(ctx.db, ctx.actor, victim, now=ctx.ops.now())
             st.session_state["settings_flash"] = t("settings.set_deleted", name=victim)
             st.rerun()
 
@@ -153,11 +154,12 @@ def user_admin(ctx: _ui.PageContext) -> None:
         email = st.text_input(t("settings.user_email"), key="settings_user_email")
         password = st.text_input(t("login.password"), type="password", key="settings_user_password")
         if st.form_submit_button(t("settings.user_add")):
-            try:
-                users.add_user(ctx.db, name, role, password or None, email.strip().lower() or None)
-                st.success(t("settings.user_added", name=name.strip()))
-            except users.UserError as exc:
-                _ui.show_refusal(exc)
+            _admin_write(
+                lambda: admin.add_user(
+                    ctx.db, ctx.actor, name, role, password or None, email, now=ctx.ops.now()
+                ),
+                t("settings.user_added", name=name.strip()),
+            )
     if not found:
         return
     names = [u["name"] for u in found]
@@ -166,16 +168,34 @@ def user_admin(ctx: _ui.PageContext) -> None:
     new_role = c[1].selectbox(
         t("col.role"), roles, format_func=_ui.role_label, key="settings_user_new_role"
     )
+    picked = next(u for u in found if u["name"] == who)
     if c[2].button(t("settings.user_role_change"), key="settings_user_set_role"):
-        users.set_role(ctx.db, who, new_role)
-        st.session_state["settings_flash"] = t(
-            "settings.user_role_done", name=who, role=_ui.role_label(new_role)
+        _admin_write(
+            lambda: admin.set_role(ctx.db, ctx.actor, who, new_role, now=ctx.ops.now()),
+            t("settings.user_role_done", name=who, role=_ui.role_label(new_role)),
         )
-        st.rerun()
-    if c[3].button(t("settings.user_disable"), key="settings_user_disable"):
-        users.disable(ctx.db, who)
-        st.session_state["settings_flash"] = t("settings.user_disabled", name=who)
-        st.rerun()
+    if picked["disabled"]:
+        if c[3].button(t("settings.user_enable"), key="settings_user_enable"):
+            _admin_write(
+                lambda: admin.enable(ctx.db, ctx.actor, who, now=ctx.ops.now()),
+                t("settings.user_enabled", name=who),
+            )
+    elif c[3].button(t("settings.user_disable"), key="settings_user_disable"):
+        _admin_write(
+            lambda: admin.disable(ctx.db, ctx.actor, who, now=ctx.ops.now()),
+            t("settings.user_disabled", name=who),
+        )
+
+
+def _admin_write(write, done: str) -> None:
+    """Run one audited admin write (core checks who may); a refusal is shown, not raised."""
+    try:
+        write()
+    except (users.UserError, PermissionDenied) as exc:
+        _ui.show_refusal(exc)
+        return
+    st.session_state["settings_flash"] = done
+    st.rerun()
 
 
 def main() -> None:

@@ -1,8 +1,6 @@
-"""Password hashing with argon2id (argon2-cffi), and a login throttle."""
+"""Password hashing with argon2id (argon2-cffi). The login throttle is core/auth/throttle.py."""
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -28,13 +26,6 @@ def verify_password(stored: str | None, password: str) -> bool:
 
 def needs_rehash(stored: str) -> bool:
     return _hasher.check_needs_rehash(stored)
-
-
-def lockout_until(failed_logins: int, now: datetime) -> datetime | None:
-    """Repeated failures slow down: after 3, wait 2**(n-3) seconds, capped at 15 minutes."""
-    if failed_logins < 3:
-        return None
-    return now + timedelta(seconds=min(2 ** (failed_logins - 3), 900))
 
 
 def password_problem(password: str) -> tuple[str, str] | None:

@@ -1,16 +1,23 @@
-"""Local users: create, change password, disable, log in; and the CLI's acting user."""
+"""Local users: the stored rows (create, change password or role, disable), logging in, and
+mapping an OIDC identity to an actor.
+
+The functions that change a user here are the storage step only: screens and the CLI go
+through ``core.auth.admin`` (permission check at the moment of acting + audit entry).
+"""
 
 from __future__ import annotations
 
-import getpass
+import threading
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from core.auth.passwords import hash_password, lockout_until, password_problem, verify_password
+from core.auth import throttle
+from core.auth.passwords import hash_password, password_problem, verify_password
 from core.bilingual import BilingualError
 from core.roles import Actor, Role
-from core.settings import AuthMode, Settings
+from core.settings import Settings
 from core.storage.db import Database
 from core.storage.models import User
 from core.timeutil import as_utc, utcnow
@@ -24,6 +31,10 @@ LOGIN_WAIT = (
     "Too many failed attempts; wait a moment and try again.",
 )
 
+#: argon2id takes 64 MB per check: at most this many at once per process, so a burst of
+#: logins cannot exhaust memory (known and unknown names wait in the same queue)
+_VERIFY_SLOTS = threading.BoundedSemaphore(4)
+
 
 class UserError(BilingualError):
     """A user-management request that cannot be done."""
@@ -35,25 +46,44 @@ class LoginResult:
     message: tuple[str, str] | None = None
 
 
-def add_user(
-    db: Database, name: str, role: Role | str, password: str | None = None, email: str | None = None
-) -> None:
-    name = name.strip()
+@dataclass(frozen=True)
+class UserRow:
+    name: str
+    role: str
+    email: str
+    disabled: bool
+    has_password: bool
+
+
+def clean_name(name: str) -> str:
+    name = (name or "").strip()
     if not name or len(name) > 100:
         raise UserError(
             "ユーザー名を入力してください(100文字以内)。",
             "Enter a user name (up to 100 characters).",
         )
+    return name
+
+
+def clean_email(email: str | None) -> str | None:
+    return (email or "").strip().lower() or None
+
+
+def add_user(
+    db: Database, name: str, role: Role | str, password: str | None = None, email: str | None = None
+) -> None:
+    name = clean_name(name)
+    role = _role(role)
     if password is not None and (problem := password_problem(password)):
         raise UserError(*problem)
-    with db.session() as s:
+    with db.session(immediate=True) as s:
         if s.scalar(select(User.id).where(User.name == name)) is not None:
             raise UserError(f"ユーザー {name} はすでに存在します。", f"User {name} already exists.")
         s.add(
             User(
                 name=name,
-                role=Role(role).value,
-                email=email,
+                role=role.value,
+                email=clean_email(email),
                 password_hash=hash_password(password) if password else None,
                 disabled=False,
                 failed_logins=0,
@@ -65,21 +95,46 @@ def add_user(
 def set_password(db: Database, name: str, password: str) -> None:
     if problem := password_problem(password):
         raise UserError(*problem)
-    with db.session() as s:
-        user = _get(s, name)
-        user.password_hash = hash_password(password)
-        user.failed_logins = 0
-        user.locked_until = None
+    hashed = hash_password(password)
+    with db.session(immediate=True) as s:
+        get_row(s, name).password_hash = hashed
+        throttle.clear_name(s, name)  # a new password: the name starts afresh
 
 
-def set_role(db: Database, name: str, role: Role | str) -> None:
-    with db.session() as s:
-        _get(s, name).role = Role(role).value
+def set_role(db: Database, name: str, role: Role | str) -> str:
+    """Returns the role before."""
+    role = _role(role)
+    with db.session(immediate=True) as s:
+        user = get_row(s, name)
+        before, user.role = user.role, role.value
+        return before
+
+
+def set_disabled(db: Database, name: str, disabled: bool = True) -> bool:
+    """Returns whether the user was disabled before."""
+    with db.session(immediate=True) as s:
+        user = get_row(s, name)
+        before, user.disabled = bool(user.disabled), disabled
+        return before
 
 
 def disable(db: Database, name: str) -> None:
+    set_disabled(db, name, True)
+
+
+def find(db: Database, name: str) -> UserRow | None:
     with db.session() as s:
-        _get(s, name).disabled = True
+        u = s.scalar(select(User).where(User.name == name))
+        if u is None:
+            return None
+        return UserRow(u.name, u.role, u.email or "", bool(u.disabled), bool(u.password_hash))
+
+
+def active_admins(db: Database) -> int:
+    with db.session() as s:
+        return s.scalar(
+            select(func.count()).where(User.role == Role.ADMIN.value, User.disabled.is_(False))
+        )
 
 
 def list_users(db: Database) -> list[dict]:
@@ -96,96 +151,66 @@ def list_users(db: Database) -> list[dict]:
         ]
 
 
-def login(db: Database, name: str, password: str, now=None) -> LoginResult:
-    """Same message for an unknown user and a wrong password; failures slow the next try."""
+def login(
+    db: Database,
+    name: str,
+    password: str,
+    now: datetime | None = None,
+    *,
+    client: str | None = None,
+) -> LoginResult:
+    """The same answer, the same work and the same wait for an unknown name, a disabled
+    user and a wrong password. ``client`` (IP address or browser session; ``cli:<os user>``
+    from the command line) is throttled apart from the name: see ``core/auth/throttle.py``."""
     now = now or utcnow()
+    name = (name or "").strip()
+    if not throttle.claim(db, name, client, now).allowed:
+        return LoginResult(None, LOGIN_WAIT)
     with db.session() as s:
-        user = s.scalar(select(User).where(User.name == (name or "").strip()))
-        if user is not None and user.locked_until and as_utc(user.locked_until) > now:
-            return LoginResult(None, LOGIN_WAIT)
+        user = s.execute(
+            select(User.password_hash, User.disabled, User.role).where(User.name == name)
+        ).one_or_none()
+    with _VERIFY_SLOTS:  # a real hash or the dummy one: the same cost either way
         ok = verify_password(user.password_hash if user else None, password or "")
-        if user is None or user.disabled or not ok:
-            if user is not None:
-                user.failed_logins = (user.failed_logins or 0) + 1
-                user.locked_until = lockout_until(user.failed_logins, now)
-            return LoginResult(None, LOGIN_FAILED)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
-        return LoginResult(Actor(user.name, Role(user.role)))
+    if user is None or user.disabled or not ok:
+        return LoginResult(None, LOGIN_FAILED)
+    with db.session(immediate=True) as s:
+        throttle.succeeded(s, name, client, now)
+        s.execute(update(User).where(User.name == name).values(last_login_at=now))
+    return LoginResult(Actor(name, Role(user.role), account=True))
 
 
-def actor_for_email(
-    db: Database, settings: Settings, email: str | None, name: str | None = None
-) -> Actor | None:
-    """OIDC: a known user by email keeps its role; else the configured email lists decide;
-    anyone else from the identity provider is a viewer."""
+def actor_for_email(db: Database, settings: Settings, email: str | None) -> Actor | None:
+    """OIDC: a known user by email keeps its role (and is re-read at every action); else the
+    configured email lists decide; anyone else from the identity provider is a viewer.
+    ``None``: no email, or a disabled user."""
     if not email:
         return None
     email = email.strip().lower()
     with db.session() as s:
-        user = s.scalar(select(User).where(User.email == email))
-        if user is not None:
-            return None if user.disabled else Actor(user.name, Role(user.role))
+        user = s.execute(
+            select(User.name, User.role, User.disabled).where(func.lower(User.email) == email)
+        ).first()
+    if user is not None:
+        return None if user.disabled else Actor(user.name, Role(user.role), account=True)
     admins = {e.strip().lower() for e in settings.auth_admin_emails.split(",") if e.strip()}
     operators = {e.strip().lower() for e in settings.auth_operator_emails.split(",") if e.strip()}
     role = Role.ADMIN if email in admins else Role.OPERATOR if email in operators else Role.VIEWER
-    return Actor(name or email, role)
+    return Actor(email, role)  # the e-mail, not a display name: unambiguous in the audit log
 
 
-def resolve_cli_actor(db: Database, settings: Settings, name: str) -> Actor:
-    """A known user acts with its role. With AUTH_MODE=none an unknown name is an operator;
-    otherwise the CLI refuses unknown or disabled users."""
-    from core.cli import UsageError
-
-    with db.session() as s:
-        user = s.scalar(select(User).where(User.name == name))
-        if user is not None:
-            if user.disabled:
-                raise UsageError(f"user {name!r} is disabled")
-            return Actor(user.name, Role(user.role))
-    if settings.effective_auth_mode is AuthMode.NONE:
-        return Actor(name, Role.OPERATOR)
-    raise UsageError(f"unknown operator {name!r}: add it with `python -m core users add`")
-
-
-def cli(db: Database, args, stdin) -> int:
-    """``python -m core users add|set-password|set-role|disable|list``."""
-    from core.cli import UsageError
-
-    def read_password() -> str:
-        if getattr(args, "password_stdin", False):
-            return stdin.readline().rstrip("\n")
-        first = getpass.getpass("password: ")
-        if first != getpass.getpass("again: "):
-            raise UsageError("the passwords do not match")
-        return first
-
-    try:
-        cmd = args.users_command
-        if cmd == "add":
-            pw = read_password() if args.password_stdin or stdin.isatty() else None
-            add_user(db, args.name, args.role, pw, args.email)
-            print(f"{args.name} added ({args.role})")
-        elif cmd == "set-password":
-            set_password(db, args.name, read_password())
-            print(f"{args.name} password set")
-        elif cmd == "set-role":
-            set_role(db, args.name, args.role)
-            print(f"{args.name} role {args.role}")
-        elif cmd == "disable":
-            disable(db, args.name)
-            print(f"{args.name} disabled")
-        else:
-            for u in list_users(db):
-                print(f"{u['name']}\t{u['role']}\t{'disabled' if u['disabled'] else 'active'}")
-    except UserError as exc:
-        raise UsageError(exc.en) from None
-    return 0
-
-
-def _get(s, name: str) -> User:
+def get_row(s, name: str) -> User:
     user = s.scalar(select(User).where(User.name == name))
     if user is None:
         raise UserError(f"ユーザー {name} が見つかりません。", f"No user named {name}.")
     return user
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise UserError(
+            f"権限 {role} はありません(viewer / operator / admin)。",
+            f"No role {role} (viewer / operator / admin).",
+        ) from None

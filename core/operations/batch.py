@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
+from core.auth.current import authorize
 from core.domain import cancellation, errors
 from core.domain.money import refundable
 from core.domain.states import Action, refusal
@@ -30,7 +31,7 @@ from core.operations import payments
 from core.operations.context import Ops
 from core.operations.results import ActionResult, Outcome, render, result_for, with_
 from core.operations.snapshots import payment_facts
-from core.roles import Actor, Permission, require
+from core.roles import Actor, Permission
 from core.storage.models import AuditLog, BatchItem, BatchJob, Order, PaidyPayment
 from core.timeutil import as_utc
 
@@ -92,7 +93,7 @@ def preview(
     ops: Ops, actor: Actor, action: BatchAction | str, order_nos: list[int]
 ) -> list[PreviewRow]:
     """Which rows will run and which are skipped and why, from our snapshots (sends nothing)."""
-    require(actor, Permission.ACT)
+    authorize(ops.db, actor, Permission.ACT)
     action = BatchAction(action)
     now = ops.now()
     rows: list[PreviewRow] = []
@@ -200,8 +201,9 @@ def create_job(
     ``confirmed``: the preview rows the operator confirmed (the screen). The job then holds
     exactly those orders, each item keeps the amount and payment version that were shown
     (an item whose payment changed since is skipped as "changed", not run), and the job
-    keeps the confirmed total in yen."""
-    require(actor, Permission.ACT)
+    keeps the confirmed total in yen. Each item re-checks the creator's role and active flag
+    when it runs (run_action)."""
+    actor = authorize(ops.db, actor, Permission.ACT)
     action = BatchAction(action)
     shown = {r.order_no: r for r in confirmed or []}
     if confirmed is not None:
@@ -216,7 +218,7 @@ def create_job(
             created_at=now,
             status="queued",
             total=len(order_nos),
-            options={"actor_role": actor.role.value},
+            options={"actor_role": actor.role.value, "actor_account": actor.account},
             confirmed_amount=(
                 sum(r.amount or 0 for r in shown.values() if r.will_run)
                 if confirmed is not None
@@ -346,7 +348,12 @@ def _dispatch(ops: Ops, actor: Actor, action: BatchAction, item: BatchItem) -> A
 def _job_actor(job: BatchJob) -> Actor:
     from core.roles import Role
 
-    return Actor(job.created_by, Role((job.options or {}).get("actor_role", "operator")))
+    options = job.options or {}
+    return Actor(
+        job.created_by,
+        Role(options.get("actor_role", "operator")),
+        account=bool(options.get("actor_account", False)),
+    )
 
 
 def _maybe_finish(s, job_id: int, now: datetime) -> None:

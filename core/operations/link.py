@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from core.auth.current import authorize
 from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.operations import audit
@@ -17,7 +18,7 @@ from core.operations.context import Ops
 from core.operations.snapshots import apply_payment
 from core.paidy.errors import InvalidPaymentId
 from core.paidy.models import Payment, is_payment_id
-from core.roles import Actor, Permission, require
+from core.roles import Actor, Permission
 from core.storage.models import Order, OrderItem, PaidyPayment
 
 
@@ -44,7 +45,7 @@ class LinkResult:
 def link_payment(
     ops: Ops, actor: Actor, payment_id: str, order_no: int | None = None
 ) -> LinkResult:
-    require(actor, Permission.ACT)
+    actor = authorize(ops.db, actor, Permission.ACT, attempt="link", now=ops.now())
     if not is_payment_id(payment_id):
         raise InvalidPaymentId(payment_id)
     result = ops.client.get_payment(payment_id)

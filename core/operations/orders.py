@@ -14,13 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from core.auth.current import authorize
 from core.domain import order_edit
 from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import OrderStatus
 from core.operations import audit
 from core.operations.context import Ops
-from core.roles import Actor, Permission, require
+from core.roles import Actor, Permission
 from core.storage.models import Order, OrderItem
 from core.timeutil import JST, as_utc
 
@@ -186,7 +187,7 @@ def save_order(
     """Save the form. ``expected_version`` (or, for older callers, ``expected_updated_at``)
     is what the form was loaded from; a newer order refuses the save (OrderChanged) and
     changes nothing. ``customer``: the fields of :data:`CUSTOMER_LIMITS` to set."""
-    require(actor, Permission.EDIT_ORDERS)
+    actor = authorize(ops.db, actor, Permission.EDIT_ORDERS, attempt="order_save", now=ops.now())
     clean = clean_items(items)
     fee = _fee(shipping_fee, "送料", "Shipping")
     tax_i = _fee(tax, "税額", "Tax")
@@ -270,7 +271,7 @@ def _write(s, order: Order, actor: Actor, now, clean, fee, tax_i, status, people
 def change_status(ops: Ops, actor: Actor, order_nos: list[int], status: str) -> int:
     """対応状況 of many orders at once; returns how many changed (each one's version bumped,
     so an edit form opened before the change refuses to save over it)."""
-    require(actor, Permission.EDIT_ORDERS)
+    actor = authorize(ops.db, actor, Permission.EDIT_ORDERS, attempt="status_change", now=ops.now())
     status = OrderStatus(status).value
     now = ops.now()
     with ops.db.session() as s:

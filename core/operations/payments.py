@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import update as sa_update
 
+from core.auth.current import authorize
 from core.domain import cancellation, errors
 from core.domain.money import refundable, validate_refund, validate_update
 from core.domain.states import Action, check_action
@@ -46,7 +47,7 @@ from core.operations.verdict import Pending, Verdict, judge, tagged_entries
 from core.paidy.client import PaidyClient, PaidyResult
 from core.paidy.errors import PaidyAPIError, PaidyError, PaidyUnknownOutcome
 from core.paidy.models import INTENT_KEY, Payment
-from core.roles import Actor, Permission, PermissionDenied, require
+from core.roles import Actor, Permission, PermissionDenied
 from core.storage.models import Order
 from core.timeutil import fmt_jst_seconds, iso_z
 
@@ -201,7 +202,7 @@ def run_action(
 ) -> ActionResult:
     now = ops.now()
     try:
-        require(actor, Permission.ACT)
+        actor = authorize(ops.db, actor, Permission.ACT)  # role and active flag as of now
     except PermissionDenied as exc:
         return _log_refusal(ops, actor, action, order_no, None, exc, job_id)
     with ops.db.session() as s:

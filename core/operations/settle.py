@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
+from core.auth.current import authorize
 from core.domain import cancellation
 from core.domain.states import Action, PaymentState
 from core.operations import audit, flags
@@ -42,7 +43,7 @@ from core.operations.verdict import Pending, Verdict, judge
 from core.paidy.client import PaidyResult
 from core.paidy.errors import PaidyError
 from core.paidy.models import Payment
-from core.roles import SYSTEM, Actor, Permission, PermissionDenied, require
+from core.roles import SYSTEM, Actor, Permission, PermissionDenied
 from core.storage.models import AuditLog, InflightAction, Order, PaidyPayment
 from core.timeutil import as_utc
 
@@ -70,7 +71,7 @@ def refresh_payment(
         return audit.log_result(ops.db, actor.name, result, ops.now(), job_id=job_id)
 
     try:
-        require(actor, Permission.ACT)
+        actor = authorize(ops.db, actor, Permission.ACT)  # role and active flag as of now
     except PermissionDenied as exc:
         return log(from_refusal(Action.REFRESH, exc, order_no, payment_id))
     missing = None

@@ -388,6 +388,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="viewer", server_default="viewer")
     password_hash: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # unused since 0004: failures are counted in login_throttle (per name and per client)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = _now_column()
@@ -418,6 +419,19 @@ class MailSend(Base):
     error: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (Index("ix_mail_sends_order_no_created_at", "order_no", "created_at"),)
+
+
+class LoginThrottle(Base):
+    """Failed logins per ``name:<user name>`` or ``client:<ip or session>`` (unknown names
+    too); only changed by single atomic statements in ``core/auth/throttle.py``."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    locked_until: Mapped[datetime | None]
 
 
 TABLES = Base.metadata.tables

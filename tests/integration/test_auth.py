@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.auth import users
+from core.auth.cli import resolve_cli_actor
 from core.cli import UsageError
 from core.roles import Actor, Permission, PermissionDenied, Role, require
 from core.settings import Settings
@@ -40,7 +41,7 @@ def test_password_is_stored_as_argon2id_and_login_works(db):
         stored = s.scalar(select(User.password_hash))
     assert stored.startswith("$argon2id$") and PW not in stored
     result = users.login(db, "yamada", PW)
-    assert result.actor == Actor("yamada", Role.OPERATOR)
+    assert result.actor == Actor("yamada", Role.OPERATOR, account=True)
 
 
 def test_no_user_enumeration(db):
@@ -54,11 +55,13 @@ def test_no_user_enumeration(db):
 def test_repeated_failures_slow_down(db):
     users.add_user(db, "yamada", "operator", PW)
     now = utcnow()
-    for _ in range(3):
-        users.login(db, "yamada", "bad", now=now)
-    blocked = users.login(db, "yamada", PW, now=now)
+    for _ in range(5):
+        assert (
+            users.login(db, "yamada", "bad", now=now, client="ip:1").message == users.LOGIN_FAILED
+        )
+    blocked = users.login(db, "yamada", PW, now=now, client="ip:1")
     assert blocked.actor is None and blocked.message == users.LOGIN_WAIT
-    later = users.login(db, "yamada", PW, now=now + timedelta(minutes=20))
+    later = users.login(db, "yamada", PW, now=now + timedelta(minutes=20), client="ip:1")
     assert later.actor is not None
 
 
@@ -67,7 +70,7 @@ def test_disabled_user_cannot_log_in_or_act_from_cli(db):
     users.disable(db, "yamada")
     assert users.login(db, "yamada", PW).actor is None
     with pytest.raises(UsageError):
-        users.resolve_cli_actor(db, Settings(paidy_secret_key="sk_test_abcdefghijkl"), "yamada")
+        resolve_cli_actor(db, Settings(paidy_secret_key="sk_test_abcdefghijkl"), "yamada")
 
 
 def test_short_password_refused(db):
@@ -79,11 +82,11 @@ def test_short_password_refused(db):
 def test_cli_actor_rules(db):
     open_mode = Settings(auth_mode="none")
     locked = Settings(paidy_secret_key="sk_test_abcdefghijkl")
-    assert users.resolve_cli_actor(db, open_mode, "anyone") == Actor("anyone", Role.OPERATOR)
+    assert resolve_cli_actor(db, open_mode, "anyone") == Actor("anyone", Role.OPERATOR)
     with pytest.raises(UsageError):
-        users.resolve_cli_actor(db, locked, "anyone")
+        resolve_cli_actor(db, locked, "anyone")  # no proof: refused before anything
     users.add_user(db, "suzuki", "viewer", PW)
-    assert users.resolve_cli_actor(db, locked, "suzuki").role is Role.VIEWER
+    assert resolve_cli_actor(db, open_mode, "suzuki") == Actor("suzuki", Role.VIEWER, account=True)
 
 
 def test_oidc_mapping(db):
@@ -95,4 +98,8 @@ def test_oidc_mapping(db):
     assert users.actor_for_email(db, settings, "someone@else.jp").role is Role.VIEWER
     assert users.actor_for_email(db, settings, None) is None
     users.add_user(db, "tanaka", "admin", email="tanaka@shop.jp")
-    assert users.actor_for_email(db, settings, "tanaka@shop.jp") == Actor("tanaka", Role.ADMIN)
+    assert users.actor_for_email(db, settings, "Tanaka@shop.jp") == Actor(
+        "tanaka", Role.ADMIN, account=True
+    )
+    users.disable(db, "tanaka")
+    assert users.actor_for_email(db, settings, "tanaka@shop.jp") is None

@@ -229,8 +229,11 @@ def test_demo_creates_orders_in_the_sandbox(cli_env, capsys, world):
     [{"PAIDY_SECRET_KEY": "sk_live_0123456789abcdefgh"}, {"PAIDY_API_BASE": ""}],
 )
 def test_demo_refuses_live_keys_and_real_paidy(cli_env, capsys, monkeypatch, env):
+    from core.settings import get_settings
+
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    reload_settings()
+    get_settings.cache_clear()  # a live key here is refused at start (AUTH_MODE=none, http)
     code, out, err = run(capsys, "demo", "--orders", "5")
-    assert code == 2 and out == "" and err.startswith("error: demo")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: demo" if "PAIDY_API_BASE" in env else "error: A live key")
