@@ -294,3 +294,29 @@ def test_answers_without_our_tag_stop_automatic_not_done(ops, world, monkeypatch
     review.resolve(ops, OPERATOR, entry.id, False, "Paidyの管理画面で払い戻しなしを確認")
     assert entries(ops, id=entry.id)[0].detail["settled_applied"] is False
     assert payments.refund(ops, OPERATOR, second, 100).ok
+
+
+# --- one request found twice --------------------------------------------------------------------
+def test_one_request_found_twice_in_paidys_record_is_flagged(ops, world):
+    """E.g. a proxy that replayed our refund: two entries carry one tag."""
+    order_no = world.order("captured", price=3000)
+    r = payments.refund(ops, OPERATOR, order_no, 400)
+    assert r.ok
+    [entry] = entries(ops, action="refund")
+    remote = world.remote(r.payment_id)
+    world.on_paidys_screens(
+        r.payment_id,
+        "refunds",
+        capture_id=remote["captures"][0]["id"],
+        amount=400,
+        metadata={INTENT_KEY: entry.intent_tag},
+    )
+    payments.refresh(ops, OPERATOR, order_no)
+    flagged = entries(ops, id=entry.id)[0]
+    assert flagged.needs_review and flagged.detail["duplicate"] is True
+    assert len(flagged.detail["paidy_ids"]) == 2
+    [event] = entries(ops, outcome="late")
+    assert event.detail["corrects"] == entry.id and "2回" in event.message
+    assert ours(ops, r.payment_id).refunded_amount == 800  # ours follows Paidy's record
+    payments.refresh(ops, OPERATOR, order_no)  # flagged once, not on every read
+    assert len(entries(ops, outcome="late")) == 1
