@@ -15,7 +15,7 @@ from core.paidy.client import PaidyClient
 from core.settings import Mode, Settings, check_startup, get_settings
 from core.storage.db import Database, get_database, upgrade
 
-log = logging.getLogger("core.runtime")
+log = logging.getLogger(__name__)
 DEMO_KEY = "sk_test_demo_sandbox_key"
 
 

@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.bilingual import BilingualError
 
-log = logging.getLogger("core.settings")
+log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///data/paidy_ops.db"
 DEFAULT_API_BASE = "https://api.paidy.com"

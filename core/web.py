@@ -27,7 +27,7 @@ from core import health
 from core.operations.webhook import MAX_BODY, InvalidWebhook, Received, parse_hint, receive
 from core.settings import Settings
 
-log = logging.getLogger("core.web")
+log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/paidy/{token}"
 HEALTH_PATH = "/healthz"

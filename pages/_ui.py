@@ -24,7 +24,7 @@ from core.runtime import Runtime, build_runtime
 from core.settings import AuthMode, ConfigurationError, Mode, Settings, get_settings
 from core.timeutil import days_left, fmt_jst, utcnow
 
-log = logging.getLogger("pages")
+log = logging.getLogger(__name__)
 
 LANG_KEY = "ui_lang"
 ACTOR_KEY = "auth_actor"

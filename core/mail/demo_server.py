@@ -11,7 +11,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 
-log = logging.getLogger("core.mail.demo_server")
+log = logging.getLogger(__name__)
 
 
 class _Controller(Controller):

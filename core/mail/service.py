@@ -32,7 +32,7 @@ from core.storage.models import MailSend
 from core.storage.search import OrderNotFound, get_order
 from core.timeutil import utcnow
 
-log = logging.getLogger("core.mail")
+log = logging.getLogger(__name__)
 DEMO_FROM = "デモショップ <shop@example.com>"
 ACTION = "mail"
 

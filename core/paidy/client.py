@@ -28,7 +28,7 @@ from core.paidy.errors import (
 )
 from core.paidy.models import ErrorEnvelope, Payment, is_payment_id
 
-log = logging.getLogger("core.paidy")
+log = logging.getLogger(__name__)
 
 USER_AGENT = "paidy-ops-dashboard/0.1"
 CONNECT_TIMEOUT_S = 5.0

@@ -7,8 +7,6 @@ retried on connection errors, 429 and 5xx with exponential back-off and jitter
 
 from __future__ import annotations
 
-import random
-
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -36,18 +34,3 @@ def read_retry(total: int = 3, backoff_factor: float = 0.3, backoff_max: float =
 def no_retry() -> Retry:
     """The policy mounted on the write session: one attempt, whatever happens."""
     return Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0, raise_on_status=False)
-
-
-def should_retry(method: str, status: int | None, attempt: int, limit: int = 3) -> bool:
-    """The same decision as the policies above, as a function (documentation and tests)."""
-    if method.upper() not in READ_METHODS or attempt >= limit:
-        return False
-    return status is None or status in RETRY_STATUSES
-
-
-def backoff_delay(
-    attempt: int, base: float = 0.3, cap: float = 5.0, rng: random.Random | None = None
-) -> float:
-    """Exponential back-off with full jitter: uniform(0, min(cap, base * 2**attempt))."""
-    rng = rng or random.Random()
-    return rng.uniform(0, min(cap, base * (2**attempt)))

@@ -1,13 +1,11 @@
 """How the client classifies answers: no failure may look like a success."""
 
 import json
-import random
 
 import pytest
 import requests
 import responses
 
-from core.paidy import retry
 from core.paidy.client import PaidyClient, classify_response
 from core.paidy.errors import (
     InvalidPaymentId,
@@ -132,28 +130,44 @@ def test_write_connection_drop_is_unknown():
     assert info.value.reason == "connection"
 
 
-def test_retry_decision_only_for_reads():
-    assert retry.should_retry("GET", 503, 0)
-    assert retry.should_retry("GET", None, 0)
-    assert retry.should_retry("GET", 429, 1)
-    assert not retry.should_retry("GET", 404, 0)
-    assert not retry.should_retry("GET", 503, 3)
+def _mounted(client: PaidyClient, direction: str):
+    """The urllib3 Retry policy actually mounted on the client's read or write session."""
+    session = client._reads if direction == "read" else client._writes
+    return session.get_adapter("https://api.paidy.com").max_retries
+
+
+def test_the_mounted_policies_retry_reads_only():
+    client = PaidyClient("https://api.paidy.com", "sk_test_x", read_retries=3)
+    reads, writes = _mounted(client, "read"), _mounted(client, "write")
+    assert reads.is_retry("GET", 503) and reads.is_retry("GET", 429)
+    assert not reads.is_retry("GET", 404)
     for method in ("POST", "PUT"):
-        assert not retry.should_retry(method, 503, 0)
-        assert not retry.should_retry(method, None, 0)
-    assert retry.read_retry().is_retry("GET", 503)
-    assert not retry.read_retry().is_retry("POST", 503)
-    assert retry.no_retry().total == 0
+        assert not reads.is_retry(method, 503)
+        assert not writes.is_retry(method, 503)
+    assert writes.total == 0 and writes.redirect == 0
+    # three retries of a connection failure, then the read gives up
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+    r = reads
+    for _ in range(3):
+        r = r.increment(method="GET", url="/payments/pay_x", error=ConnectTimeoutError())
+    with pytest.raises(MaxRetryError):
+        r.increment(method="GET", url="/payments/pay_x", error=ConnectTimeoutError())
 
 
-def test_backoff_grows_is_capped_and_jittered():
-    rng = random.Random(7)
-    samples = [
-        retry.backoff_delay(a, base=0.5, cap=4, rng=rng) for a in range(8) for _ in range(50)
-    ]
-    assert all(0 <= s <= 4 for s in samples)
-    assert len(set(samples)) > 100  # jitter: not a fixed schedule
-    assert max(retry.backoff_delay(0, 0.5, 4, random.Random(i)) for i in range(100)) <= 0.5
+def test_the_mounted_backoff_grows_is_capped_and_jittered():
+    from urllib3.util.retry import RequestHistory
+
+    policy = _mounted(PaidyClient("https://api.paidy.com", "sk_test_x", backoff_factor=0.5), "read")
+
+    def delay(errors: int) -> float:
+        history = tuple(RequestHistory("GET", "/", None, None, None) for _ in range(errors))
+        return policy.new(history=history).get_backoff_time()
+
+    samples = [delay(n) for n in range(2, 12) for _ in range(20)]
+    assert all(0 < s <= policy.backoff_max + policy.backoff_jitter for s in samples)
+    assert len(set(samples)) > 50  # jitter: not a fixed schedule
+    assert min(delay(2) for _ in range(50)) < min(delay(4) for _ in range(50))  # grows
 
 
 def test_client_repr_hides_the_key():
