@@ -22,11 +22,12 @@ from core.domain.states import PaymentState
 from core.roles import ROLE_LABELS, Actor, Permission, Role
 from core.runtime import Runtime, build_runtime
 from core.settings import AuthMode, ConfigurationError, Mode, Settings, check_startup, get_settings
-from core.timeutil import days_left, fmt_jst, utcnow
+from core.timeutil import fmt_jst, time_left, utcnow
 
 log = logging.getLogger("pages")
 
 LANG_KEY = "ui_lang"
+LANG_PARAM = "lang"  # ?lang=en: the language of a deep link, kept in the URL on every run
 ACTOR_KEY = "auth_actor"
 OPEN_ACTOR = Actor("demo-operator", Role.ADMIN)
 
@@ -50,6 +51,27 @@ def lang() -> str:
 
 def t(key: str, **params: object) -> str:
     return i18n.t(key, lang(), **params)
+
+
+def lang_params(lang_: str | None = None) -> dict[str, str]:
+    """The query parameter that carries the language ({} for the default, Japanese)."""
+    lang_ = lang_ or lang()
+    return {} if lang_ == i18n.DEFAULT_LANG else {LANG_PARAM: lang_}
+
+
+def url(page: str, **params: object) -> str:
+    """A link the app makes (LinkColumn, anything opened in a new tab): ``/order?order=61``
+    plus ``&lang=en`` when the screen is in English, so the link opens in the same language."""
+    from urllib.parse import urlencode
+
+    query = {k: str(v) for k, v in params.items() if v is not None} | lang_params()
+    return f"/{page.strip('/')}" + (f"?{urlencode(query)}" if query else "")
+
+
+def switch_page(page: str, **params: object) -> None:
+    """st.switch_page keeping the language in the URL."""
+    query = {k: str(v) for k, v in params.items() if v is not None} | lang_params()
+    st.switch_page(page, query_params=query or None)
 
 
 def lbl(value, lang_: str | None = None) -> str:
@@ -161,14 +183,23 @@ def jst(dt: datetime | None, with_time: bool = True) -> str:
 
 
 def days_text(expires_at: datetime | None, now: datetime | None = None) -> str:
-    left = days_left(expires_at, now or utcnow())
+    """「本日まで」「あと1日」「あと3日」 / "today", "1 day left", "3 days left" (JST calendar
+    days); with less than a day left the hours too; once expired, how long ago."""
+    left = time_left(expires_at, now or utcnow())
     if left is None:
         return ""
-    if left > 0:
-        return t("common.days_left", days=left)
-    if left == 0 and expires_at and expires_at > (now or utcnow()):
-        return t("common.expires_today")
-    return t("common.expired_days", days=abs(left))
+    if left.expired:
+        if left.days == 0:
+            return t("common.expired_today")
+        return t("common.expired_day" if left.days == 1 else "common.expired_days", days=left.days)
+    if left.days == 0:
+        text = t("common.expires_today")
+    else:
+        text = t("common.day_left" if left.days == 1 else "common.days_left", days=left.days)
+    if left.hours is not None:
+        key = "common.hours_left_one" if left.hours <= 1 else "common.hours_left"
+        text += t(key, hours=max(left.hours, 1))
+    return text
 
 
 _MD_SPECIAL = set("\\`*_[]#|<>~$")
@@ -305,10 +336,12 @@ def boot() -> str:
 
 
 def language_switch() -> str:
-    if LANG_KEY not in st.session_state:
-        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
-    elif st.session_state[LANG_KEY] not in i18n.LANGS:
-        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+    """The sidebar's 日本語 / English switch. A new session (a deep link, a reload, a link
+    opened in a new tab) starts in the URL's ``?lang=``; every run writes the session's
+    language back into the URL, so page switches, 「選択した受注を編集」 and reloads keep it."""
+    if st.session_state.get(LANG_KEY) not in i18n.LANGS:
+        wanted = st.query_params.get(LANG_PARAM)
+        st.session_state[LANG_KEY] = wanted if wanted in i18n.LANGS else i18n.DEFAULT_LANG
     st.sidebar.radio(
         i18n.t("app.lang"),
         options=list(i18n.LANGS),
@@ -318,7 +351,18 @@ def language_switch() -> str:
     )
     global _last_lang
     _last_lang = lang()
+    keep_lang_in_url(_last_lang)
     return _last_lang
+
+
+def keep_lang_in_url(lang_: str) -> None:
+    wanted = lang_params(lang_).get(LANG_PARAM)
+    if st.query_params.get(LANG_PARAM) == wanted:
+        return
+    if wanted is None:
+        del st.query_params[LANG_PARAM]
+    else:
+        st.query_params[LANG_PARAM] = wanted
 
 
 def startup(lang_: str) -> tuple[Settings, Runtime]:
