@@ -766,6 +766,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "common.expired_today": ("期限切れ(本日)", "expired today"),
     "common.hours_left": ("(残り約{hours}時間)", " ({hours} hours left)"),
     "common.hours_left_one": ("(残り約{hours}時間)", " ({hours} hour left)"),
+    "common.shipped": ("発送済み", "Shipped"),
+    "common.not_shipped": ("未発送", "Not shipped"),
     "paidy.refund_reason": ("払い戻し理由(任意)", "Refund reason (optional)"),
     "paidy.refund_reason_hint": ("Paidyに送信されます", "Sent to Paidy"),
     "paidy.refund_reason_shown": ("払い戻し理由: {reason}", "Refund reason: {reason}"),

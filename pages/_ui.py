@@ -202,6 +202,19 @@ def days_text(expires_at: datetime | None, now: datetime | None = None) -> str:
     return text
 
 
+def scroll_to(key: str) -> None:
+    """Scroll the page so the container ``st.container(key=key)`` starts the view (once, in
+    the browser; our own fixed script, no user text)."""
+    import json
+
+    selector = json.dumps(f".st-key-{key}")
+    st.html(
+        "<script>requestAnimationFrame(() => document.querySelector("
+        f"{selector})?.scrollIntoView({{block: 'start'}}));</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 _MD_SPECIAL = set("\\`*_[]#|<>~$")
 
 
@@ -393,7 +406,12 @@ def login_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
 
 def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
     from core.auth.users import login
+    from pages import _session
 
+    _session.redirect_if_asked()  # through the route that sets / clears the login cookie
+    if st.session_state.get(ACTOR_KEY) is None and (back := _session.restore(rt.db)):
+        st.session_state[ACTOR_KEY] = back  # a reload or a deep link: still logged in
+        touch_session()
     who = st.session_state.get(ACTOR_KEY)
     last = st.session_state.get("auth_last_seen", 0.0)
     if who is not None and time.time() - last > cfg.session_timeout_min * 60:
@@ -418,6 +436,7 @@ def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
         if result.actor is not None:
             st.session_state[ACTOR_KEY] = result.actor
             touch_session()
+            _session.remember(rt.db, result.actor)  # the cookie, so a reload stays logged in
             st.rerun()
         ja, en = result.message or ("", "")
         st.error(ja if lang_ == "ja" else en)
@@ -464,4 +483,8 @@ def sidebar(cfg: Settings, who: Actor, lang_: str) -> None:
         st.session_state.pop(ACTOR_KEY, None)
         if cfg.effective_auth_mode is AuthMode.OIDC:
             st.logout()
+        if cfg.effective_auth_mode is AuthMode.PASSWORD:
+            from pages import _session
+
+            _session.forget()  # the login cookie is cleared too
         st.rerun()

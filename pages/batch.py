@@ -86,9 +86,7 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
             ),
             "shipped": frame["shipped_at"].map(
                 lambda v: (
-                    ("発送済み" if lang == "ja" else "shipped")
-                    if v is not None and v == v
-                    else ("未発送" if lang == "ja" else "not shipped")
+                    t("common.shipped") if v is not None and v == v else t("common.not_shipped")
                 )
             ),
         }

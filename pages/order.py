@@ -84,7 +84,7 @@ def info_tables(order) -> None:
             (t("col.payment_status"), label_of(PaymentStatus, order.payment_status, lang)),
             (
                 t("col.shipped_at"),
-                _ui.jst(order.shipped_at) or ("未発送" if lang == "ja" else "not shipped"),
+                _ui.jst(order.shipped_at) or t("common.not_shipped"),
             ),
             (t("order.total"), _ui.yen(order.total)),
         ]

@@ -72,8 +72,12 @@ def restore_form() -> dict:
 SEARCH_OPEN = "orders_search_open"  # the search form's expander (closed after a search)
 
 
+SHOW_RESULTS = "orders_show_results"  # set by a search: bring the results into view once
+
+
 def _close_search() -> None:
     st.session_state[SEARCH_OPEN] = False  # the results move up (a 1366x768 screen)
+    st.session_state[SHOW_RESULTS] = True
 
 
 def search_form() -> None:
@@ -213,7 +217,7 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
                 lambda v: (
                     _ui.jst(v.to_pydatetime(), False)
                     if v is not None and v == v
-                    else ("未発送" if lang == "ja" else "not shipped")
+                    else t("common.not_shipped")
                 )
             ),
             "status": frame["status"].map(lambda v: label_of(OrderStatus, v, lang)),
@@ -254,7 +258,8 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 def results(ctx: _ui.PageContext, values: dict) -> None:
     query = build_query(values)
-    c = st.columns([2, 1, 1, 1])
+    top = st.container(key="orders_results")  # what a search scrolls to
+    c = top.columns([2, 1, 1, 1])
     sort = c[0].selectbox(
         t("orders.sort"),
         SORTS,
@@ -275,10 +280,14 @@ def results(ctx: _ui.PageContext, values: dict) -> None:
     )
     st.session_state[PAGE_KEY] = result.page
     c[3].number_input(t("common.page"), min_value=1, max_value=result.pages, step=1, key=PAGE_KEY)
-    st.markdown(
+    top.markdown(
         f"**{_ui.md_escape(t('orders.found', count=result.total))}** "
         f"{_ui.md_escape(t('common.page_of', page=result.page, pages=result.pages))}"
     )
+    if st.session_state.pop(SHOW_RESULTS, False):
+        # The search button sits at the foot of the form, so the page was scrolled down
+        # to press it; with the form folded the results start above the view: show them.
+        _ui.scroll_to("orders_results")
     frame = result.frame
     view, config = grid_view(frame)
     selected = st.session_state[TICKED] = _selection.selection_grid(

@@ -119,7 +119,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "status_changed": (
         "対応状況を {status} に変更 ({count}件: {numbers})",
-        "Order status set to {status} ({count} orders: {numbers})",
+        "Order status set to {status} (changed: {count}; order numbers: {numbers})",
     ),
     "linked": ("{payment_id} → 注文番号 {order_no}", "{payment_id} → order {order_no}"),
     "webhook_unlinked": (
