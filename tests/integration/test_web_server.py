@@ -270,10 +270,13 @@ def test_without_a_token_there_is_no_webhook_route():
     from core.settings import Settings
     from core.web import HEALTH_PATH, WEBHOOK_PATH, routes
 
-    assert [r.path for r in routes(lambda: None, Settings(webhook_token=None))] == [HEALTH_PATH]
-    assert [r.path for r in routes(lambda: None, Settings(webhook_token="  "))] == [HEALTH_PATH]
+    from core.web_session import LOGOUT_PATH, SESSION_PATH
+
+    always = [HEALTH_PATH, SESSION_PATH, LOGOUT_PATH]
+    assert [r.path for r in routes(lambda: None, Settings(webhook_token=None))] == always
+    assert [r.path for r in routes(lambda: None, Settings(webhook_token="  "))] == always
     with_token = routes(lambda: None, Settings(webhook_token=TOKEN))
-    assert [r.path for r in with_token] == [HEALTH_PATH, WEBHOOK_PATH]
+    assert [r.path for r in with_token] == [*always, WEBHOOK_PATH]
 
 
 def test_healthz_says_error_when_the_runtime_cannot_start():
