@@ -24,14 +24,28 @@ from pages import _ui
 def main() -> None:
     st.set_page_config(page_title="Paidy 決済管理", page_icon=":material/payments:", layout="wide")
     lang = _ui.boot()
+    dashboard = st.Page(
+        "pages/dashboard.py",
+        title=_t("nav.dashboard", lang),
+        icon=":material/dashboard:",
+        url_path="dashboard",
+    )
+
+    def home() -> None:
+        """The app root opens the dashboard at ``/dashboard``: Streamlit serves a default
+        page only at ``/`` (its own path says "Page not found"), so the dashboard is not
+        the default page and ``/`` forwards to it, keeping the query (``?lang=en``)."""
+        st.switch_page(dashboard, query_params=st.query_params.to_dict() or None)
+
     pages = [
         st.Page(
-            "pages/dashboard.py",
+            home,
             title=_t("nav.dashboard", lang),
-            icon=":material/dashboard:",
-            url_path="dashboard",
+            url_path="home",
             default=True,
+            visibility="hidden",
         ),
+        dashboard,
         st.Page(
             "pages/orders.py",
             title=_t("nav.orders", lang),

@@ -33,12 +33,13 @@ def _date(text: str) -> date:
 
 
 def _order_no(text: str) -> int:
-    from core.domain.money import parse_digits
+    from core.domain.errors import RuleViolation
+    from core.domain.orders import parse_order_no
 
-    number = parse_digits(text)  # ASCII or full-width digits only: never ٣ as 3
-    if not number:
-        raise argparse.ArgumentTypeError(f"not an order number: {text!r}")
-    return number
+    try:  # ASCII or full-width digits only (never ٣ as 3), 1 to 2,147,483,647
+        return parse_order_no(text)
+    except RuleViolation as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc.message('en')}") from None
 
 
 def _days(text: str) -> int:

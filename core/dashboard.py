@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Date, and_, case, cast, func, literal, or_, select
 
 from core.domain.states import PaymentState
+from core.messages import shown
 from core.storage.db import Database
 from core.storage.deleted import live_order, not_deleted_order_id
 from core.storage.models import AuditLog, Order, PaidyPayment, UtcDateTime
@@ -171,7 +172,14 @@ ATTENTION_COLUMNS = [
 ]
 
 
-def attention(db: Database, limit: int = 100) -> pd.DataFrame:
+def entry_message(message: str | None, detail: dict | None, lang: str) -> str:
+    """An audit entry's message in the reader's language: its stored keys rendered
+    (``detail["msg"]``), else the English text beside it, else the Japanese text."""
+    detail = detail if isinstance(detail, dict) else {}
+    return shown(detail.get("msg"), lang, ja=message or "", en=detail.get("message_en"))
+
+
+def attention(db: Database, limit: int = 100, lang: str = "ja") -> pd.DataFrame:
     """Writes a person must look at (``needs_review``: late landings, duplicates, writes the
     rules cannot decide) and writes still being checked (unsettled, with the moment their
     outcome becomes definite), newest first."""
@@ -199,6 +207,7 @@ def attention(db: Database, limit: int = 100) -> pd.DataFrame:
     data = [
         {
             **{k: getattr(r, k) for k in ATTENTION_COLUMNS if k not in ("code",)},
+            "message": entry_message(r.message, r.detail, lang),
             "code": (r.detail or {}).get("code", ""),
             "created_at": as_utc(r.created_at),
             "settle_after": as_utc(r.settle_after),
@@ -373,12 +382,18 @@ def audit_count(db: Database, f: AuditFilter) -> int:
 
 
 def audit_log(
-    db: Database, f: AuditFilter | None = None, *, limit: int = 500, offset: int = 0
+    db: Database,
+    f: AuditFilter | None = None,
+    *,
+    limit: int = 500,
+    offset: int = 0,
+    lang: str = "ja",
 ) -> pd.DataFrame:
-    """Newest first; at most ``limit`` rows (the screen pages, the CSV streams)."""
+    """Newest first; at most ``limit`` rows (the screen pages, the CSV streams); messages in
+    ``lang``."""
     f = f or AuditFilter()
     q = (
-        select(*[AT.c[k] for k in AUDIT_COLUMNS])
+        select(*[AT.c[k] for k in AUDIT_COLUMNS], AT.c.detail)
         .where(*_audit_where(f))
         .order_by(AT.c.id.desc())
         .limit(limit)
@@ -386,11 +401,21 @@ def audit_log(
     )
     with db.engine.connect() as conn:
         rows = conn.execute(q).all()
-    return _audit_frame(rows)
+    return _audit_frame(rows, lang)
 
 
-def _audit_frame(rows) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+_MESSAGE_AT = AUDIT_COLUMNS.index("message")
+
+
+def _audit_row(row, lang: str) -> list:
+    """A selected audit row (AUDIT_COLUMNS + detail) with its message in ``lang``."""
+    cells = list(row[: len(AUDIT_COLUMNS)])
+    cells[_MESSAGE_AT] = entry_message(cells[_MESSAGE_AT], row[len(AUDIT_COLUMNS)], lang)
+    return cells
+
+
+def _audit_frame(rows, lang: str = "ja") -> pd.DataFrame:
+    frame = pd.DataFrame([_audit_row(r, lang) for r in rows], columns=list(AUDIT_COLUMNS))
     for col in ("created_at", "finished_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     for col in ("id", "order_no", "amount", "job_id"):
@@ -398,8 +423,8 @@ def _audit_frame(rows) -> pd.DataFrame:
     return frame
 
 
-def recent_actions(db: Database, limit: int = 10) -> pd.DataFrame:
-    return audit_log(db, AuditFilter(), limit=limit)
+def recent_actions(db: Database, limit: int = 10, lang: str = "ja") -> pd.DataFrame:
+    return audit_log(db, AuditFilter(), limit=limit, lang=lang)
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -418,21 +443,27 @@ def audit_csv(
     headers: dict[str, str],
     encoding: str = "utf-8-sig",
     chunk: int = 2000,
+    lang: str = "ja",
 ) -> bytes:
     """Every matching entry as CSV (JST times), streamed from the database in chunks.
-    ``headers`` maps column keys to the header labels of the UI language."""
+    ``headers`` maps column keys to the header labels of the UI language; messages are in
+    ``lang``."""
     f = f or AuditFilter()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([headers.get(k, k) for k in AUDIT_COLUMNS])
-    q = select(*[AT.c[k] for k in AUDIT_COLUMNS]).where(*_audit_where(f)).order_by(AT.c.id.desc())
+    q = (
+        select(*[AT.c[k] for k in AUDIT_COLUMNS], AT.c.detail)
+        .where(*_audit_where(f))
+        .order_by(AT.c.id.desc())
+    )
     time_idx = {AUDIT_COLUMNS.index("created_at"), AUDIT_COLUMNS.index("finished_at")}
     with db.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(q)
         for part in result.partitions():
             for row in part:
                 cells = []
-                for i, v in enumerate(row):
+                for i, v in enumerate(_audit_row(row, lang)):
                     if i in time_idx:
                         v = _fmt_time(v)
                     cells.append("" if v is None else _safe_cell(v))
@@ -455,7 +486,7 @@ def distinct_actors(db: Database, limit: int = 200) -> list[str]:
 TIMELINE_COLUMNS = ("at", "kind", "amount", "detail", "actor", "outcome", "request_id")
 
 
-def order_timeline(db: Database, order_no: int, limit: int = 200) -> pd.DataFrame:
+def order_timeline(db: Database, order_no: int, limit: int = 200, lang: str = "ja") -> pd.DataFrame:
     """Authorization, captures and refunds from Paidy's record (raw_json) plus this order's
     audit entries, newest first. ``kind`` is a stable key (authorized / capture / refund /
     an audit action)."""
@@ -477,6 +508,7 @@ def order_timeline(db: Database, order_no: int, limit: int = 200) -> pd.DataFram
                 AT.c.actor,
                 AT.c.outcome,
                 AT.c.request_id,
+                AT.c.detail,
             )
             .where(cond)
             .order_by(AT.c.id.desc())
@@ -533,7 +565,7 @@ def order_timeline(db: Database, order_no: int, limit: int = 200) -> pd.DataFram
                 as_utc(a.created_at),
                 f"audit:{a.action}",
                 a.amount,
-                a.message or "",
+                entry_message(a.message, a.detail, lang),
                 a.actor,
                 a.outcome,
                 a.request_id or "",

@@ -74,8 +74,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "common.count": ("{count}件", "{count}"),
     "common.none": ("-", "-"),
     "common.days_left": ("あと{days}日", "{days} days left"),
-    "common.expires_today": ("本日まで", "expires today"),
-    "common.expired_days": ("期限切れ({days}日経過)", "expired ({days} days ago)"),
+    "common.expires_today": ("本日まで", "today"),
+    "common.expired_days": ("期限切れ({days}日経過)", "expired {days} days ago"),
     "common.page": ("ページ", "Page"),
     "common.page_size": ("表示件数", "Rows per page"),
     "common.page_of": ("{page} / {pages} ページ", "Page {page} of {pages}"),
@@ -775,6 +775,21 @@ CATALOG: dict[str, tuple[str, str]] = {
     "action.column_set_save": ("CSV出力項目設定の保存", "Column set saved"),
     "action.column_set_delete": ("CSV出力項目設定の削除", "Column set deleted"),
     "action.session_end": ("セッション終了(無効化)", "Session ended (disabled)"),
+    # --- language that stays; what the browser walk found (issue 12, area: lang) ----------------
+    "common.day_left": ("あと{days}日", "{days} day left"),
+    "common.expired_day": ("期限切れ({days}日経過)", "expired {days} day ago"),
+    "common.expired_today": ("期限切れ(本日)", "expired today"),
+    "common.hours_left": ("(残り約{hours}時間)", " ({hours} hours left)"),
+    "common.hours_left_one": ("(残り約{hours}時間)", " ({hours} hour left)"),
+    "common.shipped": ("発送済み", "Shipped"),
+    "common.not_shipped": ("未発送", "Not shipped"),
+    "paidy.refund_reason": ("払い戻し理由(任意)", "Refund reason (optional)"),
+    "paidy.refund_reason_hint": ("Paidyに送信されます", "Sent to Paidy"),
+    "paidy.refund_reason_shown": ("払い戻し理由: {reason}", "Refund reason: {reason}"),
+    "orders.csv_rows": (
+        "該当する{count}件をCSVに出力します。",
+        "The CSV holds the {count} matching orders.",
+    ),
 }
 
 

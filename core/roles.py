@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 from core.domain.errors import RuleViolation
 
@@ -65,6 +66,7 @@ class PermissionDenied(RuleViolation):
     code = "permission_denied"
     ja = "この操作を行う権限がありません({role})。管理者にお問い合わせください。"
     en = "You are not allowed to do this ({role}). Ask an administrator."
+    labelled: ClassVar[dict[str, str]] = {"role": "role"}
 
 
 class UserDisabled(PermissionDenied):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -71,3 +73,25 @@ def days_left(expires_at: datetime | None, now: datetime) -> int | None:
     if expires_at is None:
         return None
     return (to_jst(expires_at).date() - to_jst(now).date()).days
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """How long until an expiry, as an operator reads it: JST calendar days (本日まで = 0,
+    あと1日 = 1), or once expired, the days since; ``hours`` only when less than a day is
+    left (rounded up, so "1 hour" is never "0 hours")."""
+
+    days: int
+    expired: bool
+    hours: int | None = None
+
+
+def time_left(expires_at: datetime | None, now: datetime) -> TimeLeft | None:
+    if expires_at is None:
+        return None
+    remaining = (as_utc(expires_at) - as_utc(now)).total_seconds()
+    days = days_left(expires_at, now)
+    if remaining <= 0:
+        return TimeLeft(abs(days), True)
+    hours = math.ceil(remaining / 3600) if remaining < 86400 else None
+    return TimeLeft(max(days, 0), False, hours)

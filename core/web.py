@@ -6,6 +6,9 @@
   otherwise ``core.operations.webhook.receive`` runs in a worker thread and the answer is
   200 at once (503 if the database cannot take it, so Paidy sends it again).
 - ``GET /healthz``: ``core.health`` as JSON, 200 when healthy, 503 otherwise.
+- ``GET /session/start?ticket=...&next=...`` and ``GET /session/end?next=...``: set and
+  clear the signed login cookie of AUTH_MODE=password (``core.web_session``), then go to
+  ``next`` (a path of this app only).
 
 Handlers stay thin: they read the request, call core off the event loop
 (``run_in_threadpool``), and answer. ``get_runtime`` is the app's one runtime per process
@@ -20,10 +23,10 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from core import health
+from core import health, web_session
 from core.operations.webhook import MAX_BODY, InvalidWebhook, Received, parse_hint, receive
 from core.settings import Settings
 
@@ -37,7 +40,11 @@ NO_STORE = {"Cache-Control": "no-store"}
 def routes(get_runtime: Callable[[], object], settings: Settings) -> list[Route]:
     """The extra routes for ``st.App(..., routes=...)``; the webhook only with a token."""
     handlers = Handlers(get_runtime, settings)
-    found = [Route(HEALTH_PATH, handlers.healthz, methods=["GET"])]
+    found = [
+        Route(HEALTH_PATH, handlers.healthz, methods=["GET"]),
+        Route(web_session.SESSION_PATH, handlers.session_start, methods=["GET"]),
+        Route(web_session.LOGOUT_PATH, handlers.session_end, methods=["GET"]),
+    ]
     if settings.webhook_secret():
         found.append(Route(WEBHOOK_PATH, handlers.webhook, methods=["POST"]))
     return found
@@ -47,6 +54,7 @@ class Handlers:
     def __init__(self, get_runtime: Callable[[], object], settings: Settings) -> None:
         self.get_runtime, self.settings = get_runtime, settings
         self._token = (settings.webhook_secret() or "").encode()
+        self._tickets = web_session.TicketBook()
 
     # --------------------------------------------------------------------------- healthz
     async def healthz(self, request: Request) -> Response:
@@ -80,12 +88,52 @@ class Handlers:
             return JSONResponse({"error": "unavailable"}, status_code=503)
         return JSONResponse({"received": outcome.value}, headers=NO_STORE)
 
+    # --------------------------------------------------------------------------- session
+    async def session_start(self, request: Request) -> Response:
+        """The browser comes here once after a login: a good ticket becomes the session
+        cookie; a bad, used or expired one sets nothing (the login form shows again)."""
+        target = web_session.safe_next(request.query_params.get("next"))
+        response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+        ticket = request.query_params.get("ticket")
+        try:
+            token, ttl = await run_in_threadpool(self._session_for, ticket)
+        except web_session.InvalidToken as exc:
+            log.info("login ticket refused (%s)", exc)
+            return response
+        except Exception:
+            log.exception("login ticket could not be checked")
+            return response
+        response.set_cookie(
+            value=token, **web_session.cookie_options(secure=_https(request), max_age=ttl)
+        )
+        return response
+
+    def _session_for(self, ticket: str | None) -> tuple[str, int]:
+        db = self.get_runtime().db
+        actor = self._tickets.use(db, ticket)
+        ttl = int(self.settings.session_timeout_min) * 60
+        return web_session.issue(db, actor.name, "session", ttl), ttl
+
+    async def session_end(self, request: Request) -> Response:
+        """Log out: the cookie is cleared (it is HttpOnly: only the server can)."""
+        target = web_session.safe_next(request.query_params.get("next"))
+        response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+        response.delete_cookie(web_session.COOKIE, path="/", httponly=True, samesite="lax",
+                               secure=_https(request))  # fmt: skip
+        return response
+
     def _receive(self, hint) -> Received:
         runtime = self.get_runtime()
         outcome = receive(runtime.ops, hint)
         if outcome.received is Received.SCHEDULED and runtime.workers is not None:
             runtime.workers.wake()
         return outcome.received
+
+
+def _https(request: Request) -> bool:
+    """Whether the browser talks https to us (directly or through a proxy that says so)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:

@@ -59,6 +59,7 @@ def _fields(rows: list[tuple[str, str]], key: str) -> None:
     """Label/value pairs as a read-only table: customer text is a cell, never markup."""
     st.dataframe(
         pd.DataFrame(rows, columns=["field", "value"]),
+        placeholder="",
         hide_index=True,
         key=key,
         column_config={
@@ -125,6 +126,7 @@ def sent_history(ctx: _ui.PageContext, order_no: int) -> None:
     )
     st.dataframe(
         frame,
+        placeholder="",
         hide_index=True,
         key=f"mail_history_{order_no}",
         column_config={
@@ -162,6 +164,7 @@ def inbox(ctx: _ui.PageContext, *, key: str, message_ids: set[str] | None = None
     )
     st.dataframe(
         frame,
+        placeholder="",
         hide_index=True,
         key=f"{key}_table",
         column_config={

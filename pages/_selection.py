@@ -86,6 +86,7 @@ def selection_grid(
     default = sel.positions(numbers)
     event = st.dataframe(
         view,
+        placeholder="",
         hide_index=True,
         column_config=column_config,
         key=sel.widget_key(base),

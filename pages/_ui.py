@@ -22,11 +22,12 @@ from core.domain.states import PaymentState
 from core.roles import ROLE_LABELS, Actor, Permission, Role
 from core.runtime import Runtime, build_runtime
 from core.settings import AuthMode, ConfigurationError, Mode, Settings, get_settings
-from core.timeutil import days_left, fmt_jst, utcnow
+from core.timeutil import fmt_jst, time_left, utcnow
 
 log = logging.getLogger(__name__)
 
 LANG_KEY = "ui_lang"
+LANG_PARAM = "lang"  # ?lang=en: the language of a deep link, kept in the URL on every run
 ACTOR_KEY = "auth_actor"
 OPEN_ACTOR = Actor("demo-operator", Role.ADMIN)
 
@@ -50,6 +51,27 @@ def lang() -> str:
 
 def t(key: str, **params: object) -> str:
     return i18n.t(key, lang(), **params)
+
+
+def lang_params(lang_: str | None = None) -> dict[str, str]:
+    """The query parameter that carries the language ({} for the default, Japanese)."""
+    lang_ = lang_ or lang()
+    return {} if lang_ == i18n.DEFAULT_LANG else {LANG_PARAM: lang_}
+
+
+def url(page: str, **params: object) -> str:
+    """A link the app makes (LinkColumn, anything opened in a new tab): ``/order?order=61``
+    plus ``&lang=en`` when the screen is in English, so the link opens in the same language."""
+    from urllib.parse import urlencode
+
+    query = {k: str(v) for k, v in params.items() if v is not None} | lang_params()
+    return f"/{page.strip('/')}" + (f"?{urlencode(query)}" if query else "")
+
+
+def switch_page(page: str, **params: object) -> None:
+    """st.switch_page keeping the language in the URL."""
+    query = {k: str(v) for k, v in params.items() if v is not None} | lang_params()
+    st.switch_page(page, query_params=query or None)
 
 
 def lbl(value, lang_: str | None = None) -> str:
@@ -164,14 +186,36 @@ def jst(dt: datetime | None, with_time: bool = True) -> str:
 
 
 def days_text(expires_at: datetime | None, now: datetime | None = None) -> str:
-    left = days_left(expires_at, now or utcnow())
+    """「本日まで」「あと1日」「あと3日」 / "today", "1 day left", "3 days left" (JST calendar
+    days); with less than a day left the hours too; once expired, how long ago."""
+    left = time_left(expires_at, now or utcnow())
     if left is None:
         return ""
-    if left > 0:
-        return t("common.days_left", days=left)
-    if left == 0 and expires_at and expires_at > (now or utcnow()):
-        return t("common.expires_today")
-    return t("common.expired_days", days=abs(left))
+    if left.expired:
+        if left.days == 0:
+            return t("common.expired_today")
+        return t("common.expired_day" if left.days == 1 else "common.expired_days", days=left.days)
+    if left.days == 0:
+        text = t("common.expires_today")
+    else:
+        text = t("common.day_left" if left.days == 1 else "common.days_left", days=left.days)
+    if left.hours is not None:
+        key = "common.hours_left_one" if left.hours <= 1 else "common.hours_left"
+        text += t(key, hours=max(left.hours, 1))
+    return text
+
+
+def scroll_to(key: str) -> None:
+    """Scroll the page so the container ``st.container(key=key)`` starts the view (once, in
+    the browser; our own fixed script, no user text)."""
+    import json
+
+    selector = json.dumps(f".st-key-{key}")
+    st.html(
+        "<script>requestAnimationFrame(() => document.querySelector("
+        f"{selector})?.scrollIntoView({{block: 'start'}}));</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 _MD_SPECIAL = set("\\`*_[]#|<>~$")
@@ -317,14 +361,20 @@ def sidebar_controls() -> None:
 
 
 def _init_lang() -> str:
+    """A new session (a deep link, a reload, a link opened in a new tab) starts in the
+    URL's ``?lang=``."""
     if st.session_state.get(LANG_KEY) not in i18n.LANGS:
-        st.session_state[LANG_KEY] = i18n.DEFAULT_LANG
+        wanted = st.query_params.get(LANG_PARAM)
+        st.session_state[LANG_KEY] = wanted if wanted in i18n.LANGS else i18n.DEFAULT_LANG
     global _last_lang
     _last_lang = lang()
     return _last_lang
 
 
 def language_switch() -> str:
+    """The sidebar's 日本語 / English switch (the language a session starts in: _init_lang);
+    every run writes the session's language back into the URL, so page switches,
+    「選択した受注を編集」 and reloads keep it."""
     _init_lang()
     st.sidebar.radio(
         i18n.t("app.lang"),
@@ -335,7 +385,18 @@ def language_switch() -> str:
     )
     global _last_lang
     _last_lang = lang()
+    keep_lang_in_url(_last_lang)
     return _last_lang
+
+
+def keep_lang_in_url(lang_: str) -> None:
+    wanted = lang_params(lang_).get(LANG_PARAM)
+    if st.query_params.get(LANG_PARAM) == wanted:
+        return
+    if wanted is None:
+        del st.query_params[LANG_PARAM]
+    else:
+        st.query_params[LANG_PARAM] = wanted
 
 
 def startup(lang_: str) -> tuple[Settings, Runtime]:
@@ -417,7 +478,12 @@ def login_client() -> str | None:
 
 def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
     from core.auth.users import login
+    from pages import _session
 
+    _session.redirect_if_asked()  # through the route that sets / clears the login cookie
+    if st.session_state.get(ACTOR_KEY) is None and (back := _session.restore(rt.db)):
+        st.session_state[ACTOR_KEY] = back  # a reload or a deep link: still logged in
+        touch_session()
     who = st.session_state.get(ACTOR_KEY)
     last = st.session_state.get("auth_last_seen", 0.0)
     if who is not None and time.time() - last > cfg.session_timeout_min * 60:
@@ -447,6 +513,7 @@ def _password_gate(cfg: Settings, rt: Runtime, lang_: str) -> Actor:
         if result.actor is not None:
             st.session_state[ACTOR_KEY] = result.actor
             touch_session()
+            _session.remember(rt.db, result.actor)  # the cookie, so a reload stays logged in
             st.rerun()
         ja, en = result.message or ("", "")
         st.error(ja if lang_ == "ja" else en)
@@ -500,4 +567,8 @@ def sidebar(cfg: Settings, who: Actor, lang_: str) -> None:
         if cfg.effective_auth_mode is AuthMode.OIDC:
             st.logout()  # the browser is sent to the provider's logout; no rerun here
             st.stop()
+        if cfg.effective_auth_mode is AuthMode.PASSWORD:
+            from pages import _session
+
+            _session.forget()  # the login cookie is cleared too
         st.rerun()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from core import dashboard as dq
+from core.domain.errors import RuleViolation
+from core.domain.orders import parse_order_no
 from pages import _ui
 from pages._ui import t
 
 ACTIONS = ("capture", "refund", "update", "close", "refresh", "order_save", "status_change", "link",
            "delete", "restore", "webhook", "mail", "review")  # fmt: skip
 OUTCOMES = ("ok", "skipped", "failed", "unknown", "intent", "settled")
-CSV_KEY = "audit_csv"
 
 
 def filters(ctx: _ui.PageContext) -> dq.AuditFilter | None:
@@ -34,6 +35,7 @@ def filters(ctx: _ui.PageContext) -> dq.AuditFilter | None:
             t("audit.actions"),
             ACTIONS,
             placeholder=t("common.choose"),
+            select_all=False,  # its "Select all" is English on both screens
             key="audit_actions",
             format_func=lambda a: t(f"action.{a}"),
         )
@@ -41,20 +43,25 @@ def filters(ctx: _ui.PageContext) -> dq.AuditFilter | None:
             t("audit.outcomes"),
             OUTCOMES,
             placeholder=t("common.choose"),
+            select_all=False,
             key="audit_outcomes",
             format_func=lambda o: t(f"outcome.{o}"),
         )
         payment_id = c[2].text_input(t("audit.payment_id"), key="audit_payment_id").strip()
-    if order_no and not order_no.isdigit():
-        st.error(t("audit.bad_order_no"))
-        return None
+    number = None
+    if order_no:
+        try:
+            number = parse_order_no(order_no)  # a 20-digit number: out of range, not SQL's
+        except RuleViolation as exc:
+            _ui.show_refusal(exc)
+            return None
     return dq.AuditFilter(
         date_from=d_from,
         date_to=d_to,
         actor=actor or None,
         actions=tuple(actions),
         outcomes=tuple(outcomes),
-        order_no=int(order_no) if order_no else None,
+        order_no=number,
         payment_id=payment_id or None,
     )
 
@@ -70,7 +77,7 @@ def main() -> None:
     if f is None:
         return
     total = dq.audit_count(ctx.db, f)
-    frame = dq.audit_log(ctx.db, f, limit=500)
+    frame = dq.audit_log(ctx.db, f, limit=500, lang=ctx.lang)
     st.markdown(
         f"**{_ui.md_escape(t('audit.found', count=total))}** "
         + _ui.md_escape(t("audit.shown", shown=len(frame)))
@@ -85,21 +92,19 @@ def main() -> None:
     for k in ("id", "order_no", "job_id"):
         config[k] = st.column_config.NumberColumn(t(f"col.{k}"), format="%d")
     config["amount"] = st.column_config.NumberColumn(t("col.amount"), format="localized")
-    st.dataframe(view, hide_index=True, column_config=config, key="audit_grid")
-    sig = repr(f) + _ui.lang()
-    if st.button(t("audit.csv_build"), key="audit_csv_build", icon=":material/build:"):
-        st.session_state[CSV_KEY] = {"sig": sig, "data": dq.audit_csv(ctx.db, f, headers())}
-    built = st.session_state.get(CSV_KEY)
-    if built and built["sig"] == sig:
-        st.download_button(
-            t("common.download_csv"),
-            built["data"],
-            file_name="audit_log.csv",
-            mime="text/csv",
-            key="audit_csv_download",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+    st.dataframe(view, hide_index=True, column_config=config, key="audit_grid", placeholder="")
+    # One click: the CSV is made when the button is pressed (Streamlit calls ``data``),
+    # from the filters and language of this run.
+    db, lang, heads = ctx.db, ctx.lang, headers()
+    st.download_button(
+        t("common.download_csv"),
+        lambda: dq.audit_csv(db, f, heads, lang=lang),
+        file_name="audit_log.csv",
+        mime="text/csv",
+        key="audit_csv_download",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 
 with _ui.guard():

@@ -43,6 +43,7 @@ def filters() -> OrderQuery:
             t("orders.paidy_state"),
             list(labels(PaymentState, lang)),
             placeholder=t("common.choose"),
+            select_all=False,  # its "Select all" is English on both screens
             key="batch_states",
             format_func=lambda v: label_of(PaymentState, v, lang),
         )
@@ -85,9 +86,7 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
             ),
             "shipped": frame["shipped_at"].map(
                 lambda v: (
-                    ("発送済み" if lang == "ja" else "shipped")
-                    if v is not None and v == v
-                    else ("未発送" if lang == "ja" else "not shipped")
+                    t("common.shipped") if v is not None and v == v else t("common.not_shipped")
                 )
             ),
         }
@@ -192,6 +191,7 @@ def show_preview(ctx: _ui.PageContext, action: str | None, selected: list[int]) 
     st.write(t("batch.preview_counts", run=len(run), skip=len(rows) - len(run)))
     st.dataframe(
         frame,
+        placeholder="",
         hide_index=True,
         key="batch_preview_grid",
         column_config={
@@ -236,8 +236,8 @@ def show_preview(ctx: _ui.PageContext, action: str | None, selected: list[int]) 
 
 # ------------------------------------------------------------------------------ job results
 def job_param() -> int | None:
-    raw = st.query_params.get("job")
-    return int(raw) if raw and str(raw).isdigit() else None
+    raw = str(st.query_params.get("job") or "")
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None  # never an overflow in SQL
 
 
 def job_panel(ctx: _ui.PageContext, job_id: int) -> None:
@@ -289,6 +289,7 @@ def _job_body(job_id: int, was_running: bool) -> None:
     )
     st.dataframe(
         view,
+        placeholder="",
         hide_index=True,
         key=f"batch_items_{job_id}",
         column_config={
@@ -347,6 +348,7 @@ def recent(ctx: _ui.PageContext) -> None:
         )
         st.dataframe(
             frame,
+            placeholder="",
             hide_index=True,
             key="batch_recent",
             column_config={

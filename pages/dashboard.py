@@ -10,7 +10,7 @@ from core.operations import review
 from core.operations.batch import BatchAction
 from core.operations.flags import TAGS_UNRELIABLE, get_flag
 from core.roles import Permission
-from core.timeutil import fmt_jst_seconds
+from core.timeutil import fmt_jst_seconds, parse_iso
 from pages import _ui
 from pages._ui import t
 
@@ -58,7 +58,10 @@ def expiring(ctx: _ui.PageContext, now) -> None:
     if frame.empty:
         st.info(t("dash.no_open"))
         return
-    view = frame.assign(expires=_ui.jst_frame_col(frame["expires_at"]))
+    view = frame.assign(
+        expires=_ui.jst_frame_col(frame["expires_at"]),
+        days_left=[_ui.days_text(e.to_pydatetime(), now) for e in frame["expires_at"]],
+    )
     st.dataframe(
         view[
             ["order_no", "customer_name", "amount", "total", "expires", "days_left", "payment_id"]
@@ -70,10 +73,11 @@ def expiring(ctx: _ui.PageContext, now) -> None:
             "amount": st.column_config.NumberColumn(t("col.paidy_amount"), format="localized"),
             "total": st.column_config.NumberColumn(t("col.total"), format="localized"),
             "expires": st.column_config.TextColumn(t("col.expires_at")),
-            "days_left": st.column_config.NumberColumn(t("col.days_left"), format="%d"),
+            "days_left": st.column_config.TextColumn(t("col.days_left")),
             "payment_id": st.column_config.TextColumn(t("col.payment_id")),
         },
         key="dash_expiring",
+        placeholder="",
     )
     if ctx.can(Permission.ACT):
         order_nos = [int(n) for n in frame["order_no"]]
@@ -85,12 +89,12 @@ def expiring(ctx: _ui.PageContext, now) -> None:
         ):
             st.session_state[_ui.BATCH_PRESELECT] = order_nos
             st.session_state[_ui.BATCH_ACTION] = BatchAction.CAPTURE.value
-            st.switch_page("pages/batch.py")
+            _ui.switch_page("pages/batch.py")
 
 
 def recent(ctx: _ui.PageContext) -> None:
     st.subheader(t("dash.recent_title"))
-    frame = dq.recent_actions(ctx.db, limit=10)
+    frame = dq.recent_actions(ctx.db, limit=10, lang=ctx.lang)
     if frame.empty:
         st.caption(t("common.no_rows"))
         return
@@ -112,6 +116,7 @@ def recent(ctx: _ui.PageContext) -> None:
             "message": st.column_config.TextColumn(t("col.message")),
         },
         key="dash_recent",
+        placeholder="",
     )
 
 
@@ -121,7 +126,7 @@ def attention(ctx: _ui.PageContext) -> None:
     flag = get_flag(ctx.db, TAGS_UNRELIABLE)
     if flag:
         st.warning(t("dash.tags_unreliable", at=str(flag.get("at", ""))), icon=":material/warning:")
-    frame = dq.attention(ctx.db)
+    frame = dq.attention(ctx.db, lang=ctx.lang)
     if frame.empty:
         return
     st.subheader(t("dash.attention_title"))
@@ -144,6 +149,7 @@ def attention(ctx: _ui.PageContext) -> None:
             "message": st.column_config.TextColumn(t("col.message")),
         },
         key="dash_attention",
+        placeholder="",
     )
     flagged = frame[frame["needs_review"].astype(bool)]
     if flagged.empty or not ctx.can(Permission.ACT):
@@ -162,7 +168,26 @@ def review_one(ctx: _ui.PageContext, flagged) -> None:
     if row["payment_id"]:
         entries = review.paidy_entries(ctx.db, row["payment_id"])
         st.caption(t("review.paidy_record"))
-        st.dataframe(entries, hide_index=True, key="review_entries")
+        view = entries.assign(
+            kind=entries["kind"].map(lambda k: t(f"kind.{k.rstrip('s')}")),
+            created_at=[
+                _ui.jst(parse_iso(v)) if isinstance(v, str) and v else ""
+                for v in entries["created_at"]
+            ],
+        )
+        st.dataframe(
+            view,
+            hide_index=True,
+            key="review_entries",
+            placeholder="",
+            column_config={
+                "kind": st.column_config.TextColumn(t("col.kind")),
+                "id": st.column_config.TextColumn(t("col.id")),
+                "created_at": st.column_config.TextColumn(t("col.at")),
+                "amount": st.column_config.NumberColumn(t("col.amount"), format="localized"),
+                "tag": st.column_config.TextColumn(t("col.tag")),
+            },
+        )
     note = st.text_input(t("review.note"), key="review_note", max_chars=500)
     unsettled = row["outcome"] in ("intent", "unknown")
     cols = st.columns(2 if unsettled else 1)

@@ -28,7 +28,7 @@ def main() -> None:
         return
     view = pd.DataFrame(
         {
-            "edit": [f"/order?order={int(n)}" for n in frame["order_no"]],
+            "edit": [_ui.url("order", order=int(n)) for n in frame["order_no"]],
             "order_no": frame["order_no"],
             "customer": frame["customer_name"],
             "total": frame["total"],
@@ -39,6 +39,7 @@ def main() -> None:
     )
     event = st.dataframe(
         view,
+        placeholder="",
         hide_index=True,
         key=GRID_KEY,
         on_select="rerun",

@@ -14,13 +14,21 @@ from core.domain.errors import RuleViolation
 from core.domain.money import (
     Discrepancy,
     discrepancy,
-    parse_digits,
     parse_yen,
     refundable,
     validate_refund,
 )
-from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, label_of, labels
+from core.domain.orders import (
+    Gender,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+    label_of,
+    labels,
+    parse_order_no,
+)
 from core.domain.states import Action, allowed_actions, derive_state
+from core.messages import shown
 from core.operations import payments
 from core.operations.orders import CUSTOMER_LIMITS, OrderChanged, form_values, save_order
 from core.roles import Permission
@@ -35,12 +43,16 @@ RESULTS = "paidy_results"  # order_no -> last ActionResult of this session
 SLIP_KEY = "order_slip"  # the built 納品書 {"sig": (order_no, updated stamp), "data"}
 
 
-def order_no_param() -> int | None:
+def order_no_param() -> int | RuleViolation | None:
+    """The ``?order=`` of the URL: its number, the refusal of what is there (not digits, or
+    out of range: a 20-digit number never reaches SQL), or None without one."""
     raw = st.query_params.get("order")
     if raw is None:
         return None
-    number = parse_digits(raw)
-    return -1 if number is None else number
+    try:
+        return parse_order_no(raw)
+    except RuleViolation as exc:
+        return exc
 
 
 def picker() -> None:
@@ -48,11 +60,13 @@ def picker() -> None:
     st.info(t("order.pick"))
     number = st.text_input(t("orders.order_no"), key="order_pick_no")
     if st.button(t("orders.open"), key="order_pick_go"):
-        picked = parse_digits(number)
-        if picked is not None:
-            st.query_params["order"] = str(picked)
-            st.rerun()
-        st.error(t("audit.bad_order_no"))
+        try:
+            picked = parse_order_no(number)
+        except RuleViolation as exc:
+            _ui.show_refusal(exc)
+            return
+        st.query_params["order"] = str(picked)
+        st.rerun()
 
 
 # ------------------------------------------------------------------------------ order data
@@ -70,7 +84,7 @@ def info_tables(order) -> None:
             (t("col.payment_status"), label_of(PaymentStatus, order.payment_status, lang)),
             (
                 t("col.shipped_at"),
-                _ui.jst(order.shipped_at) or ("未発送" if lang == "ja" else "not shipped"),
+                _ui.jst(order.shipped_at) or t("common.not_shipped"),
             ),
             (t("order.total"), _ui.yen(order.total)),
         ]
@@ -98,6 +112,7 @@ def _kv(rows: list[tuple[str, str]], key: str) -> None:
     frame = pd.DataFrame(rows, columns=["field", "value"])
     st.dataframe(
         frame,
+        placeholder="",
         hide_index=True,
         key=key,
         column_config={
@@ -212,6 +227,7 @@ def edit_section(order_no: int) -> None:
     st.subheader(t("order.items"))
     edited = st.data_editor(
         _items_frame(seed["items"]),
+        placeholder="",
         num_rows="dynamic" if editable else "fixed",
         disabled=not editable,
         hide_index=True,
@@ -331,6 +347,7 @@ def stale_panel(order_no, order, form, mine, fresh, fresh_version, mine_changes)
             ],
             columns=["field", "base", "mine", "fresh", "conflict"],
         ),
+        placeholder="",
         hide_index=True,
         key=f"stale_diff_{order_no}_{form['nonce']}",
         column_config={
@@ -403,8 +420,15 @@ def _run(ctx: _ui.PageContext, action: str, order_no: int, version: int, **kw):
             result = payments.close(ctx.ops, ctx.actor, order_no, expected_version=version)
         else:
             result = payments.refund(
-                ctx.ops, ctx.actor, order_no, kw.get("amount"), expected_version=version
+                ctx.ops,
+                ctx.actor,
+                order_no,
+                kw.get("amount"),
+                kw.get("reason"),
+                expected_version=version,
             )
+            if result.ok:  # the fields empty, so no stale amount is checked next to the success
+                st.session_state.setdefault(REFUND_CLEAR, set()).add(order_no)
     finally:
         st.session_state.pop(BUSY, None)
     st.session_state.setdefault(RESULTS, {})[order_no] = result
@@ -423,6 +447,8 @@ def _confirm_body(pending: dict) -> None:
         st.write(t("paidy.confirm_capture", order_no=str(order_no), amount=pending["amount"]))
     elif action == "refund":
         st.write(t("paidy.confirm_refund", order_no=str(order_no), amount=pending["amount"]))
+        if pending.get("reason"):
+            _ui.plain(t("paidy.refund_reason_shown", reason=pending["reason"]))
     else:
         st.write(t("paidy.confirm_close", order_no=str(order_no)))
     ok_to_run = True
@@ -455,6 +481,7 @@ def _confirm_body(pending: dict) -> None:
             order_no,
             pending["version"],
             amount=amount,
+            reason=pending.get("reason"),
             confirm_mismatch=bool(pending.get("mismatch")),
         )
         st.rerun()
@@ -584,53 +611,78 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
         _rerun_panel()
 
 
+def refund_keys(order_no: int) -> tuple[str, str, str]:
+    """Widget keys of the refund controls: 全額, amount, reason."""
+    return f"refund_full_{order_no}", f"refund_amount_{order_no}", f"refund_reason_{order_no}"
+
+
+REFUND_CLEAR = "refund_clear"  # order numbers whose refund went through: empty the fields
+
+
 def refund_controls(
     ctx, order_no: int, version: int, captured: int, refunded: int, busy: bool
 ) -> None:
+    """全額 (a checkbox: it enables the amount at once), then a form with the amount, the
+    optional 払い戻し理由 (sent to Paidy) and the button. The button is enabled while
+    nothing runs: what was typed is sent with the click itself and checked then, so one
+    click after typing an amount refunds (no second click after the field loses focus)."""
     left = refundable(captured, refunded)
-    full_key, amount_key = f"refund_full_{order_no}", f"refund_amount_{order_no}"
-    c = st.columns([2, 1, 2, 3], vertical_alignment="bottom")
-    full = c[1].checkbox(t("paidy.refund_full"), value=True, key=full_key)
-    text = c[0].text_input(
-        t("paidy.refund_amount"), key=amount_key, disabled=full, placeholder=f"{left:,}"
-    )
-    problem, amount = None, left
+    full_key, amount_key, reason_key = refund_keys(order_no)
+    if order_no in st.session_state.get(REFUND_CLEAR, set()):  # after a refund went through
+        st.session_state[REFUND_CLEAR].discard(order_no)
+        st.session_state[amount_key] = ""
+        st.session_state[reason_key] = ""
+    full = st.checkbox(t("paidy.refund_full"), value=True, key=full_key)
+    with st.form(f"refund_form_{order_no}", border=False, enter_to_submit=False):
+        c = st.columns([2, 3], vertical_alignment="bottom")
+        text = c[0].text_input(
+            t("paidy.refund_amount"), key=amount_key, disabled=full, placeholder=f"{left:,}"
+        )
+        reason = c[1].text_input(
+            t("paidy.refund_reason"),
+            key=reason_key,
+            max_chars=200,
+            placeholder=t("paidy.refund_reason_hint"),
+        )
+        c = st.columns([2, 3], vertical_alignment="center")
+        pressed = c[0].form_submit_button(
+            t("paidy.btn.refund"),
+            key=f"btn_refund_{order_no}_{version}",
+            disabled=busy,
+            type="primary",
+            width="stretch",
+        )
+        c[1].caption(t("paidy.desc.refund"))
+    st.caption(t("paidy.refundable", amount=left))
+    if not pressed:
+        return
+    amount = left
     if not full:
         try:
             amount = validate_refund(parse_yen(text), captured, refunded)
         except RuleViolation as exc:
-            problem = exc.message(_ui.lang())
-    pressed = c[2].button(
-        t("paidy.btn.refund"),
-        key=f"btn_refund_{order_no}_{version}",
-        disabled=busy or problem is not None,
-        type="primary",
+            st.error(_ui.md_escape(exc.message(_ui.lang())), icon=":material/block:")
+            return
+    _ask(
+        {
+            "action": "refund",
+            "order_no": order_no,
+            "version": version,
+            "amount": amount,
+            "refund_arg": None if full else text,
+            "reason": (reason or "").strip()[:200] or None,
+        }
     )
-    c[3].caption(t("paidy.desc.refund"))
-    st.caption(t("paidy.refundable", amount=left))
-    if problem and (text or "").strip():
-        st.error(_ui.md_escape(problem), icon=":material/block:")
-    elif problem:
-        st.caption(_ui.md_escape(problem))
-    if pressed and problem is None:
-        _ask(
-            {
-                "action": "refund",
-                "order_no": order_no,
-                "version": version,
-                "amount": amount,
-                "refund_arg": None if full else text,
-            }
-        )
-        _rerun_panel()
+    _rerun_panel()
 
 
 def last_result(order_no: int, pay) -> None:
     result = st.session_state.get(RESULTS, {}).get(order_no)
     if result is not None:
         _ui.show_result(result)
-    elif pay.last_result:
-        st.text(f"{pay.last_result}  ({_ui.jst(pay.last_result_at)})")
+    elif pay.last_result or pay.last_result_msg:
+        text = shown(pay.last_result_msg, _ui.lang(), ja=pay.last_result)
+        st.text(f"{text}  ({_ui.jst(pay.last_result_at)})")
     else:
         st.text("-")
 
@@ -659,7 +711,7 @@ def no_payment(ctx, order_no: int) -> None:
 
 def timeline(ctx, order_no: int) -> None:
     st.subheader(t("paidy.timeline"))
-    frame = dq.order_timeline(ctx.db, order_no)
+    frame = dq.order_timeline(ctx.db, order_no, lang=ctx.lang)
     if frame.empty:
         st.caption(t("common.no_rows"))
         return
@@ -682,6 +734,7 @@ def timeline(ctx, order_no: int) -> None:
     )
     st.dataframe(
         view,
+        placeholder="",
         hide_index=True,
         key=f"timeline_{order_no}",
         column_config={
@@ -732,8 +785,8 @@ def main() -> None:
         picker()
         return
     ctx = _ui.page()
-    if order_no < 0:
-        st.error(t("audit.bad_order_no"))
+    if isinstance(order_no, RuleViolation):
+        _ui.show_refusal(order_no)
         picker()
         return
     try:
@@ -742,7 +795,7 @@ def main() -> None:
         st.error(t("order.not_found", order_no=str(order_no)))
         picker()
         return
-    st.page_link("pages/orders.py", label=t("order.back"))
+    st.page_link("pages/orders.py", label=t("order.back"), query_params=_ui.lang_params() or None)
     st.title(t("order.title", order_no=str(order_no)))
     flash = st.session_state.pop("order_flash", None)
     if flash:
@@ -756,10 +809,12 @@ def main() -> None:
     mail_first = str(st.query_params.get("mail", "")) == "1"  # the list row's メール link
     if mail_first:
         _mail.mail_section(order_no, expanded=True)
+    # The Paidy panel first: on a 1366x768 screen its header is in the first view, not
+    # below the order and customer tables and the items editor.
+    paidy_panel(order_no)
+    st.divider()
     info_tables(order)
     edit_section(order_no)
-    st.divider()
-    paidy_panel(order_no)
     st.divider()
     _delete.button(ctx, [order_no], key=f"order_delete_{order_no}")
     _delete.dialog()

@@ -10,7 +10,15 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from core.domain.orders import Gender, OrderStatus, PaymentMethod, label_of, labels
+from core.domain.errors import RuleViolation
+from core.domain.orders import (
+    Gender,
+    OrderStatus,
+    PaymentMethod,
+    label_of,
+    labels,
+    parse_order_no,
+)
 from core.domain.states import PaymentState
 from core.operations.orders import change_status
 from core.roles import Permission
@@ -61,10 +69,28 @@ def restore_form() -> dict:
     return saved
 
 
+SEARCH_OPEN = "orders_search_open"  # the search form's expander (closed after a search)
+
+
+SHOW_RESULTS = "orders_show_results"  # set by a search: bring the results into view once
+
+
+def _close_search() -> None:
+    st.session_state[SEARCH_OPEN] = False  # the results move up (a 1366x768 screen)
+    st.session_state[SHOW_RESULTS] = True
+
+
 def search_form() -> None:
     lang = _ui.lang()
+    searched = st.session_state.get(SAVED, DEFAULTS) != DEFAULTS
     with (
-        st.expander(t("orders.search"), expanded=True, icon=":material/search:"),
+        st.expander(
+            t("orders.search"),
+            expanded=not searched,
+            icon=":material/search:",
+            key=SEARCH_OPEN,
+            on_change="rerun",
+        ),
         st.form("orders_search"),
     ):
         c = st.columns(3)
@@ -78,6 +104,7 @@ def search_form() -> None:
             t("orders.gender"),
             list(labels(Gender, lang)),
             placeholder=t("common.choose"),
+            select_all=False,  # its "Select all" is English on both screens
             key=_wkey("gender"),
             format_func=lambda v: label_of(Gender, v, lang),
         )
@@ -109,6 +136,7 @@ def search_form() -> None:
             t("orders.payment_method"),
             list(labels(PaymentMethod, lang)),
             placeholder=t("common.choose"),
+            select_all=False,  # its "Select all" is English on both screens
             key=_wkey("payment_method"),
             format_func=lambda v: label_of(PaymentMethod, v, lang),
         )
@@ -116,6 +144,7 @@ def search_form() -> None:
             t("orders.status"),
             list(labels(OrderStatus, lang)),
             placeholder=t("common.choose"),
+            select_all=False,  # its "Select all" is English on both screens
             key=_wkey("status"),
             format_func=lambda v: label_of(OrderStatus, v, lang),
         )
@@ -123,6 +152,7 @@ def search_form() -> None:
             t("orders.paidy_state"),
             list(labels(PaymentState, lang)),
             placeholder=t("common.choose"),
+            select_all=False,  # its "Select all" is English on both screens
             key=_wkey("paidy_state"),
             format_func=lambda v: label_of(PaymentState, v, lang),
         )
@@ -142,7 +172,7 @@ def search_form() -> None:
         c[2].checkbox(t("orders.discrepancy"), key=_wkey("discrepancy_only"))
         b = st.columns([2, 1, 3])
         submitted = b[0].form_submit_button(
-            t("orders.submit"), type="primary", icon=":material/search:"
+            t("orders.submit"), type="primary", icon=":material/search:", on_click=_close_search
         )
         cleared = b[1].form_submit_button(t("orders.reset"))
     if submitted:
@@ -176,8 +206,8 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     shipped = t("col.shipped")
     view = pd.DataFrame(
         {
-            "edit": [f"/order?order={int(n)}" for n in frame["order_no"]],
-            "mail": [f"/order?order={int(n)}&mail=1" for n in frame["order_no"]],
+            "edit": [_ui.url("order", order=int(n)) for n in frame["order_no"]],
+            "mail": [_ui.url("order", order=int(n), mail=1) for n in frame["order_no"]],
             "order_no": frame["order_no"],
             "ordered": _ui.jst_frame_col(frame["ordered_at"]),
             "customer": frame["customer_name"],
@@ -187,7 +217,7 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
                 lambda v: (
                     _ui.jst(v.to_pydatetime(), False)
                     if v is not None and v == v
-                    else ("未発送" if lang == "ja" else "not shipped")
+                    else t("common.not_shipped")
                 )
             ),
             "status": frame["status"].map(lambda v: label_of(OrderStatus, v, lang)),
@@ -228,7 +258,8 @@ def grid_view(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 def results(ctx: _ui.PageContext, values: dict) -> None:
     query = build_query(values)
-    c = st.columns([2, 1, 1, 1])
+    top = st.container(key="orders_results")  # what a search scrolls to
+    c = top.columns([2, 1, 1, 1])
     sort = c[0].selectbox(
         t("orders.sort"),
         SORTS,
@@ -249,10 +280,14 @@ def results(ctx: _ui.PageContext, values: dict) -> None:
     )
     st.session_state[PAGE_KEY] = result.page
     c[3].number_input(t("common.page"), min_value=1, max_value=result.pages, step=1, key=PAGE_KEY)
-    st.markdown(
+    top.markdown(
         f"**{_ui.md_escape(t('orders.found', count=result.total))}** "
         f"{_ui.md_escape(t('common.page_of', page=result.page, pages=result.pages))}"
     )
+    if st.session_state.pop(SHOW_RESULTS, False):
+        # The search button sits at the foot of the form, so the page was scrolled down
+        # to press it; with the form folded the results start above the view: show them.
+        _ui.scroll_to("orders_results")
     frame = result.frame
     view, config = grid_view(frame)
     selected = st.session_state[TICKED] = _selection.selection_grid(
@@ -281,7 +316,7 @@ def selection_actions(ctx: _ui.PageContext, selected: list[int]) -> None:
         key="orders_open_selected",
         icon=":material/edit:",
     ):
-        st.switch_page("pages/order.py", query_params={"order": str(selected[0])})
+        _ui.switch_page("pages/order.py", order=selected[0])
     if ctx.can(Permission.ACT) and c[1].button(
         t("orders.to_batch"),
         disabled=not selected,
@@ -290,13 +325,16 @@ def selection_actions(ctx: _ui.PageContext, selected: list[int]) -> None:
     ):
         st.session_state[_ui.BATCH_PRESELECT] = selected
         st.session_state.pop(_ui.BATCH_ACTION, None)
-        st.switch_page("pages/batch.py")
+        _ui.switch_page("pages/batch.py")
     with c[2].popover(t("orders.open_number"), icon=":material/open_in_new:"):
         number = st.text_input(t("orders.order_no"), key="orders_open_no")
         if st.button(t("orders.open"), key="orders_open_go"):
-            if number.strip().isdigit():
-                st.switch_page("pages/order.py", query_params={"order": number.strip()})
-            st.error(t("audit.bad_order_no"))
+            try:
+                picked = parse_order_no(number)
+            except RuleViolation as exc:
+                _ui.show_refusal(exc)
+            else:
+                _ui.switch_page("pages/order.py", order=picked)
     if ctx.can(Permission.EDIT_ORDERS):
         with st.expander(t("orders.status_mgmt"), icon=":material/swap_horiz:"):
             new = st.selectbox(
@@ -391,47 +429,45 @@ def csv_export(
             default=default_cols,
             format_func=lambda k: choices.get(k, k),
             placeholder=t("common.choose"),
+            select_all=False,
             key=f"orders_csv_cols_{set_name}",
         )
         sig = _signature(values, columns, encoding, _ui.lang())
-        if st.button(t("orders.csv_build"), key="orders_csv_build", icon=":material/build:"):
-            if not columns:
-                st.warning(t("orders.csv_none"))
-            else:
-                out = export.export_to_bytes(
-                    ctx.db,
-                    query,
-                    columns=columns,
-                    encoding=encoding,
-                    lang=_ui.lang(),
-                    now=ctx.ops.now(),
-                )
-                data, report = out if isinstance(out, tuple) else (out, None)
-                st.session_state[CSV_KEY] = {"sig": sig, "data": data, "report": report}
-        built = st.session_state.get(CSV_KEY)
-        if built and built["sig"] == sig:
-            report = built.get("report")
-            rows = getattr(report, "rows", None)
-            if rows is not None:
-                st.success(t("orders.csv_ready", count=int(rows)))
-            replaced = getattr(report, "replaced_cells", None)
-            if replaced:
-                st.warning(t("orders.csv_replaced", count=int(replaced)))
-            name = (
-                export.export_filename(ctx.ops.now())
-                if hasattr(export, "export_filename")
-                else "orders.csv"
-            )
+        last = st.session_state.setdefault(CSV_KEY, {})  # what the last download reported
+        if last.get("sig") == sig and last.get("replaced"):
+            st.warning(t("orders.csv_replaced", count=int(last["replaced"])))
+        if not columns:
+            st.warning(t("orders.csv_none"))
+        else:
+            st.caption(t("orders.csv_rows", count=matches))
+            # One click: Streamlit calls ``data`` when the button is pressed (on a thread of
+            # its own), so the CSV is made from exactly these filters, columns and language.
             st.download_button(
                 t("common.download_csv"),
-                built["data"],
-                file_name=name,
+                csv_maker(ctx, export, query, columns, encoding, last, sig),
+                file_name=export.export_filename(ctx.ops.now()),
                 mime="text/csv",
                 key="orders_csv_download",
                 icon=":material/download:",
                 on_click="ignore",
             )
         pdf_export(ctx, query, values, columns, sort, descending, matches)
+
+
+def csv_maker(ctx: _ui.PageContext, export, query, columns, encoding, last: dict, sig: str):
+    """The download's data: the CSV of every matching order, made on the click. What it
+    reports (cells whose characters Shift_JIS cannot hold) is kept in ``last`` and shown on
+    the next run."""
+    db, lang, now = ctx.db, _ui.lang(), ctx.ops.now()
+
+    def make() -> bytes:
+        data, report = export.export_to_bytes(
+            db, query, columns=list(columns), encoding=encoding, lang=lang, now=now
+        )
+        last.update(sig=sig, rows=report.rows, replaced=report.replaced_cells)
+        return data
+
+    return make
 
 
 # ------------------------------------------------------------------- List PDF and 帳票

@@ -34,6 +34,7 @@ def connection(ctx: _ui.PageContext) -> None:
     ]
     st.dataframe(
         pd.DataFrame(rows, columns=["field", "value"]),
+        placeholder="",
         hide_index=True,
         key="settings_conn",
         column_config={
@@ -73,6 +74,7 @@ def column_sets(ctx: _ui.PageContext) -> None:
         )
         st.dataframe(
             frame,
+            placeholder="",
             hide_index=True,
             key="settings_sets",
             column_config={
@@ -92,16 +94,20 @@ def column_sets(ctx: _ui.PageContext) -> None:
             list(labels),
             default=list(export.DEFAULT_COLUMNS),
             format_func=lambda k: labels.get(k, k),
+            placeholder=t("common.choose"),
+            select_all=False,
             key="settings_set_cols",
         )
         if st.form_submit_button(t("settings.set_save"), icon=":material/save:"):
             try:
                 saved = column_set_service.save(ctx.db, ctx.actor, name, cols, now=ctx.ops.now())
-                st.success(t("settings.set_saved", name=saved.name))
             except Exception as exc:  # ExportError / PermissionDenied carry message()
                 if not hasattr(exc, "message"):
                     raise
                 _ui.show_refusal(exc)
+            else:  # the list above (and the delete pick) was drawn before the save: redraw
+                st.session_state["settings_flash"] = t("settings.set_saved", name=saved.name)
+                st.rerun()
     mine = [s.name for s in sets if ctx.can(Permission.ADMIN) or s.created_by == ctx.actor.name]
     if mine:
         c = st.columns([2, 1], vertical_alignment="bottom")
@@ -132,6 +138,7 @@ def user_admin(ctx: _ui.PageContext) -> None:
         )
         st.dataframe(
             frame,
+            placeholder="",
             hide_index=True,
             key="settings_users",
             column_config={

@@ -6,6 +6,8 @@ show ``exc.message(lang)``. ``code`` is a stable key for logs, tests and the aud
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class RuleViolation(Exception):
     """An action or input refused by a business rule. Nothing was sent to Paidy."""
@@ -13,6 +15,9 @@ class RuleViolation(Exception):
     code = "rule_violation"
     ja = "この操作は実行できません。"
     en = "This action is not allowed."
+    #: params that hold a stored key, shown as its label: param -> vocabulary
+    #: (``core.domain.orders.LABEL_KINDS``, or "role")
+    labelled: ClassVar[dict[str, str]] = {}
 
     def __init__(self, **params: object) -> None:
         self.params = params
@@ -20,7 +25,15 @@ class RuleViolation(Exception):
 
     def message(self, lang: str = "ja") -> str:
         template = self.ja if lang == "ja" else self.en
-        return template.format(**{k: _fmt(v) for k, v in self.params.items()})
+        return template.format(**{k: self._shown(k, v, lang) for k, v in self.params.items()})
+
+    def _shown(self, name: str, value: object, lang: str) -> object:
+        kind = self.labelled.get(name)
+        if kind is not None and isinstance(value, str):
+            from core.messages import label_text
+
+            return label_text(kind, value, lang)
+        return _fmt(value)
 
 
 def _fmt(value: object) -> object:
@@ -74,6 +87,7 @@ class ActionNotAllowed(RuleViolation):
     code = "not_allowed"
     ja = "現在の状態({state})では{action}は実行できません。"
     en = "{action} is not possible in the current state ({state})."
+    labelled: ClassVar[dict[str, str]] = {"action": "action", "state": "state"}
 
 
 class OrderNotFound(RuleViolation):

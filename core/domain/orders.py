@@ -12,9 +12,51 @@ from enum import StrEnum
 from typing import TypeVar
 
 from core.bilingual import BilingualError
-from core.domain.states import PaymentState
+from core.domain.errors import RuleViolation
+from core.domain.states import Action, PaymentState
 
 E = TypeVar("E", bound=StrEnum)
+
+#: the largest order number: ``orders.order_no`` is a 32-bit INTEGER (PostgreSQL), so a
+#: larger number is refused before it reaches SQL (where it would overflow)
+MAX_ORDER_NO = 2**31 - 1
+
+
+class NotAnOrderNo(RuleViolation):
+    code = "order_no_invalid"
+    ja = "注文番号は数字で入力してください(例: 61)。"
+    en = "Enter the order number as digits (e.g. 61)."
+
+
+class OrderNoOutOfRange(RuleViolation):
+    code = "order_no_out_of_range"
+    ja = "注文番号 {text} は範囲外です(1〜{limit}の番号を入力してください)。"
+    en = "Order number {text} is out of range (enter a number from 1 to {limit})."
+
+
+def parse_order_no(text: object) -> int:
+    """An order number typed by a person or given in a URL or on the command line: ASCII or
+    full-width digits, 1 to :data:`MAX_ORDER_NO`. Refuses anything else with a message that
+    says which (a 20-digit number is *out of range*, never an overflow in SQL)."""
+    from core.domain.money import parse_digits
+
+    if isinstance(text, int) and not isinstance(text, bool):
+        number: int | None = text
+    else:
+        number = parse_digits(text)
+    if number is None:
+        raise NotAnOrderNo()
+    if not 1 <= number <= MAX_ORDER_NO:
+        shown = str(number)
+        raise OrderNoOutOfRange(
+            text=shown if len(shown) <= 24 else shown[:24] + "…", limit=MAX_ORDER_NO
+        )
+    return number
+
+
+def valid_order_no(number: object) -> bool:
+    """Whether ``number`` can be an order number at all (an int within range)."""
+    return isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= MAX_ORDER_NO
 
 
 class OrderStatus(StrEnum):
@@ -91,6 +133,23 @@ LABELS: dict[type[StrEnum], dict[StrEnum, tuple[str, str]]] = {
         PaymentState.REJECTED: ("与信NG", "Rejected"),
         PaymentState.UNKNOWN: ("不明", "Unknown"),
     },
+    Action: {
+        Action.REFRESH: ("状態確認(ステータス)", "Refresh status"),
+        Action.UPDATE: ("更新(アップデート)", "Update"),
+        Action.CAPTURE: ("売上確定(キャプチャー)", "Capture"),
+        Action.CLOSE: ("クローズ", "Close"),
+        Action.REFUND: ("払い戻し(リファンド)", "Refund"),
+    },
+}
+
+#: what a stored message's label reference (``{"label": kind, "key": ...}``) names
+LABEL_KINDS: dict[str, type[StrEnum]] = {
+    "state": PaymentState,
+    "order_status": OrderStatus,
+    "payment_status": PaymentStatus,
+    "payment_method": PaymentMethod,
+    "gender": Gender,
+    "action": Action,
 }
 
 # What the choice is called, for error messages: (ja, en).
@@ -141,6 +200,12 @@ def label_of(enum_type: type[StrEnum], key: str | None, lang: str = "ja") -> str
         return label(enum_type(key), lang)
     except ValueError:
         return str(key)
+
+
+def label_for(kind: str, key: str | None, lang: str = "ja") -> str:
+    """The label of ``key`` of the vocabulary ``kind`` (see :data:`LABEL_KINDS`)."""
+    enum_type = LABEL_KINDS.get(kind)
+    return label_of(enum_type, key, lang) if enum_type else str(key or "")
 
 
 def labels(enum_type: type[StrEnum], lang: str = "ja") -> dict[str, str]:

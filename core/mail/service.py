@@ -24,6 +24,7 @@ from core.mail import guard
 from core.mail.compose import Mailbox, MailConfigError, compose, sender_from
 from core.mail.templates import Facts, Line, MailText, Template, render, template_label
 from core.mail.text import check_address, one_line
+from core.messages import label_ref, part, text_part
 from core.operations import audit
 from core.roles import Actor, Permission, require
 from core.settings import Mode, Settings
@@ -343,15 +344,21 @@ def send_mail(
 
 
 def _audit(ms: MailService, actor: Actor, result: MailResult, d: Draft | None, detail: dict):
-    detail = {**detail, "code": result.code, "message_en": result.message_en}
+    detail = {**detail, "code": result.code}
     refunded = d.refunded if d is not None and d.template is Template.REFUNDED else None
+    msg = [
+        part("mail_template", template=label_ref("template", result.template)),
+        text_part(result.message_ja, result.message_en),
+    ]
+    if result.to:
+        msg.append(part("mail_to", to=result.to))
     audit_id = audit.record_event(
         ms.db,
         actor.name,
         ACTION,
-        f"[{template_label(result.template, 'ja')}] {result.message_ja}"
-        + (f" 宛先: {result.to}" if result.to else ""),
+        None,
         ms.now(),
+        msg=msg,
         outcome=result.outcome,
         order_id=d.order_id if d is not None else None,
         order_no=result.order_no,

@@ -13,6 +13,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.messages import part
+from core.messages import render as render_msg
 from core.operations.results import ActionResult, render, with_
 from core.storage.db import Database
 from core.storage.models import AuditLog
@@ -122,23 +124,38 @@ def log_result(
 
 
 def record_event(
-    db: Database, actor: str, action: str, message: str, now: datetime, **fields
+    db: Database, actor: str, action: str, message: str | None, now: datetime, **fields
 ) -> int:
     """Non-payment events (対応状況 change, order save, link, login ...)."""
     with db.session() as s:
         return add_event(s, actor, action, message, now, **fields)
 
 
-def add_event(s: Session, actor: str, action: str, message: str, now: datetime, **fields) -> int:
-    """``record_event`` inside the caller's transaction (written with the change it records)."""
+def add_event(
+    s: Session,
+    actor: str,
+    action: str,
+    message: str | None,
+    now: datetime,
+    *,
+    msg: list[dict] | None = None,
+    **fields,
+) -> int:
+    """``record_event`` inside the caller's transaction (written with the change it records).
+    ``msg``: the message as keys with parameters (core.messages): stored in ``detail`` and
+    rendered when read; ``message`` (Japanese) and ``detail.message_en`` are then its text."""
+    detail = dict(fields.pop("detail", None) or {})
+    if msg:
+        message = render_msg(msg, "ja")
+        detail.update(msg=list(msg), message_en=render_msg(msg, "en"))
     entry = AuditLog(
         created_at=now,
         actor=actor,
         action=action,
         outcome=fields.pop("outcome", "ok"),
-        message=message,
+        message=message or "",
         finished_at=now,
-        detail=fields.pop("detail", {}),
+        detail=detail,
         **fields,
     )
     s.add(entry)
@@ -184,6 +201,7 @@ def mark_settled(
         reason=reason,
         code=code,
         message_en=render(code, "en"),
+        msg=[part(code)],
     )
     if paidy_ids:
         detail["paidy_ids"] = list(paidy_ids)
@@ -198,7 +216,12 @@ def mark_needs_person(s: Session, entry: AuditLog, reason: str, now: datetime) -
     if entry.needs_review:
         return
     detail = dict(entry.detail or {})
-    detail.update(person_reason=reason, flagged_at=now.isoformat())
+    detail.update(
+        person_reason=reason,
+        flagged_at=now.isoformat(),
+        msg=[part("needs_person")],
+        message_en=render("needs_person", "en"),
+    )
     s.execute(
         update(AuditLog)
         .where(AuditLog.id == entry.id)
@@ -213,7 +236,12 @@ def correct_late(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetim
     detail = dict(entry.detail or {})
     history = [
         *detail.get("history", []),
-        {"outcome": entry.outcome, "message": entry.message, "code": detail.get("code")},
+        {
+            "outcome": entry.outcome,
+            "message": entry.message,
+            "code": detail.get("code"),
+            "msg": detail.get("msg"),
+        },
     ]
     detail.update(
         settled_applied=True,
@@ -222,6 +250,7 @@ def correct_late(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetim
         history=history,
         code="applied_late",
         message_en=render("applied_late", "en"),
+        msg=[part("applied_late")],
     )
     s.execute(
         update(AuditLog)
@@ -233,21 +262,21 @@ def correct_late(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetim
             detail=detail,
         )
     )
-    return _event_row(s, entry, "late", render("applied_late", "ja"), now, paidy_ids)
+    return _event_row(s, entry, "late", [part("applied_late")], now, paidy_ids)
 
 
 def flag_duplicate(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetime) -> int:
     """One request of ours is in Paidy's record more than once: flag it for a person."""
     detail = dict(entry.detail or {})
     detail.update(duplicate=True, paidy_ids=list(paidy_ids))
-    message = render("duplicate_landing", "ja", count=len(paidy_ids))
+    msg = [part("duplicate_landing", count=len(paidy_ids))]
     s.execute(
         update(AuditLog).where(AuditLog.id == entry.id).values(needs_review=True, detail=detail)
     )
-    return _event_row(s, entry, "late", message, now, paidy_ids)
+    return _event_row(s, entry, "late", msg, now, paidy_ids)
 
 
-def _event_row(s, entry: AuditLog, outcome: str, message: str, now, paidy_ids) -> int:
+def _event_row(s, entry: AuditLog, outcome: str, msg: list[dict], now, paidy_ids) -> int:
     row = AuditLog(
         created_at=now,
         actor="system",
@@ -257,10 +286,15 @@ def _event_row(s, entry: AuditLog, outcome: str, message: str, now, paidy_ids) -
         payment_id=entry.payment_id,
         amount=entry.amount,
         outcome=outcome,
-        message=message,
+        message=render_msg(msg, "ja"),
         finished_at=now,
         needs_review=False,
-        detail={"corrects": entry.id, "paidy_ids": list(paidy_ids)},
+        detail={
+            "corrects": entry.id,
+            "paidy_ids": list(paidy_ids),
+            "msg": msg,
+            "message_en": render_msg(msg, "en"),
+        },
     )
     s.add(row)
     s.flush()
@@ -283,7 +317,7 @@ def _fill(entry: AuditLog, result: ActionResult, now: datetime) -> None:
     entry.amount = result.amount if result.amount is not None else entry.amount
     entry.settle_after = result.details.get("settle_after")
     detail = dict(entry.detail or {})
-    detail.update(code=result.code, message_en=result.message_en)
+    detail.update(code=result.code, message_en=result.message_en, msg=result.stored_msg())
     for key in ("paidy_ids", "lost"):
         if result.details.get(key):
             detail[key] = result.details[key]

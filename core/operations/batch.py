@@ -27,6 +27,7 @@ from core.domain import cancellation, errors
 from core.domain.money import refundable
 from core.domain.states import Action, refusal
 from core.logsetup import log_exception
+from core.messages import shown
 from core.operations import payments
 from core.operations.context import Ops
 from core.operations.results import ActionResult, Outcome, render, result_for, with_
@@ -314,6 +315,7 @@ def run_item(ops: Ops, item: BatchItem, report: Report | None = None) -> ActionR
                 payment_id=result.payment_id or item.payment_id,
                 result_code=result.code,
                 message_en=result.message_en,
+                msg=result.stored_msg(),
             )
         )
         _maybe_finish(s, item.job_id, ops.now())
@@ -486,6 +488,7 @@ def items_frame(ops: Ops, job_id: int, lang: str = "ja") -> pd.DataFrame:
                 BatchItem.message,
                 BatchItem.message_en,
                 BatchItem.finished_at,
+                BatchItem.msg,
             )
             .where(BatchItem.job_id == job_id)
             .order_by(BatchItem.position)
@@ -501,10 +504,14 @@ def items_frame(ops: Ops, job_id: int, lang: str = "ja") -> pd.DataFrame:
             "message_ja",
             "message_en",
             "finished_at",
+            "msg",
         ],
     )
-    frame["message"] = frame["message_ja"] if lang == "ja" else frame["message_en"]
-    return frame.drop(columns=["message_ja", "message_en"])
+    frame["message"] = [
+        shown(m, lang, ja=ja, en=en)
+        for m, ja, en in zip(frame["msg"], frame["message_ja"], frame["message_en"], strict=True)
+    ]
+    return frame.drop(columns=["message_ja", "message_en", "msg"])
 
 
 def recent_jobs(ops: Ops, limit: int = 20) -> list[JobProgress]:

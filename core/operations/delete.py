@@ -21,6 +21,7 @@ from sqlalchemy import exists, func, select
 
 from core.domain.deletion import AlreadyDeleted, NotDeleted, delete_refusal
 from core.domain.errors import OrderNotFound, RuleViolation
+from core.messages import error_part, part, render
 from core.operations import audit
 from core.operations.context import Ops
 from core.operations.snapshots import payment_facts
@@ -41,6 +42,7 @@ class OrderChange:
     code: str
     message_ja: str
     message_en: str
+    msg: tuple = ()  # the message as keys with parameters (core.messages)
 
     @property
     def done(self) -> bool:
@@ -54,12 +56,6 @@ class OrderChange:
         """``61 delete ok`` / ``62 delete skipped: delete_open: ...`` (one line per order)."""
         head = f"{self.order_no} {self.action} {self.outcome}"
         return head if self.outcome == "ok" else f"{head}: {self.code}: {self.message_en}"
-
-
-OK_MESSAGES = {
-    DELETE: ("注文番号 {no} を削除しました。", "Deleted order {no}."),
-    RESTORE: ("注文番号 {no} を復元しました。", "Restored order {no}."),
-}
 
 
 def delete_orders(ops: Ops, actor: Actor, order_nos: list[int]) -> list[OrderChange]:
@@ -85,11 +81,12 @@ def _require(ops: Ops, actor: Actor, permission: Permission, action: str, nos: l
                     s,
                     actor.name,
                     action,
-                    exc.message("ja"),
+                    None,
                     now,
+                    msg=[error_part(exc)],
                     order_no=no,
                     outcome="skipped",
-                    detail={"code": exc.code, "message_en": exc.message("en")},
+                    detail={"code": exc.code},
                 )
         raise
 
@@ -156,17 +153,25 @@ def _busy(s, ops: Ops, payment_id: str, now: datetime) -> bool:
 
 
 def _result(action: str, order_no: int, outcome: str, exc: RuleViolation) -> OrderChange:
-    return OrderChange(action, order_no, outcome, exc.code, exc.message("ja"), exc.message("en"))
+    return OrderChange(
+        action,
+        order_no,
+        outcome,
+        exc.code,
+        exc.message("ja"),
+        exc.message("en"),
+        (error_part(exc),),
+    )
 
 
 def _ok(action: str, order_no: int, before: tuple) -> OrderChange:
-    ja, en = OK_MESSAGES[action]
-    ja, en = ja.format(no=order_no), en.format(no=order_no)
+    parts = [part("deleted" if action == DELETE else "restored", no=str(order_no))]
     if action == RESTORE:
         by, at = before
-        ja += f"(削除: {by or '-'} {fmt_jst(as_utc(at))})"
-        en += f" (deleted by {by or '-'} at {fmt_jst(as_utc(at))} JST)"
-    return OrderChange(action, order_no, "ok", "ok", ja, en)
+        parts.append(part("restored_from", by=by or "-", at=fmt_jst(as_utc(at))))
+    return OrderChange(
+        action, order_no, "ok", "ok", render(parts, "ja"), render(parts, "en"), tuple(parts)
+    )
 
 
 def _audit(s, actor, action, order_no, order_id, payment_id, result: OrderChange, now) -> None:
@@ -176,6 +181,7 @@ def _audit(s, actor, action, order_no, order_id, payment_id, result: OrderChange
         action,
         result.message_ja,
         now,
+        msg=list(result.msg) or None,
         order_id=order_id,
         order_no=order_no,
         payment_id=payment_id,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from core.auth.current import authorize
 from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
+from core.messages import part
 from core.operations import audit
 from core.operations.context import Ops
 from core.operations.snapshots import apply_payment
@@ -81,8 +82,9 @@ def link_payment(
         ops.db,
         actor.name,
         "link",
-        f"{payment_id} → 注文番号 {order_no}",
+        None,
         now,
+        msg=[part("linked", payment_id=payment_id, order_no=str(order_no))],
         order_no=order_no,
         payment_id=payment_id,
         request_id=result.request_id,

@@ -19,6 +19,7 @@ from core.domain import order_edit
 from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import OrderStatus
+from core.messages import error_part, label_ref, part
 from core.operations import audit
 from core.operations.context import Ops
 from core.roles import Actor, Permission
@@ -214,14 +215,14 @@ def save_order(
             ops.db,
             actor.name,
             "order_save",
-            refusal.message("ja"),
+            None,
             now,
+            msg=[error_part(refusal)],
             outcome="skipped",
             order_id=order_id,
             order_no=order_no,
             detail={
                 "code": refusal.code,
-                "message_en": refusal.message("en"),
                 "expected_version": expected_version,
                 "version": refusal.params["version"],
             },
@@ -258,8 +259,17 @@ def _write(s, order: Order, actor: Actor, now, clean, fee, tax_i, status, people
         s,
         actor.name,
         "order_save",
-        f"受注を更新しました(合計 {before[0]:,}円→{order.total:,}円, 対応状況 {before[1]}→{status})",
+        None,
         now,
+        msg=[
+            part(
+                "order_saved",
+                total_before=int(before[0] or 0),
+                total=int(order.total),
+                status_before=label_ref("order_status", before[1]),
+                status=label_ref("order_status", status),
+            )
+        ],
         order_id=order.id,
         order_no=order.order_no,
         amount=order.total,
@@ -293,8 +303,17 @@ def change_status(ops: Ops, actor: Actor, order_nos: list[int], status: str) -> 
             s,
             actor.name,
             "status_change",
-            f"対応状況を {status} に変更 ({changed}件: {', '.join(map(str, order_nos[:20]))}{' …' if len(order_nos) > 20 else ''})",
+            None,
             now,
+            msg=[
+                part(
+                    "status_changed",
+                    status=label_ref("order_status", status),
+                    count=changed,
+                    numbers=", ".join(map(str, order_nos[:20]))
+                    + (" …" if len(order_nos) > 20 else ""),
+                )
+            ],
             detail={"order_nos": list(order_nos)[:1000], "status": status},
         )
     return changed

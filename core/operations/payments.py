@@ -24,13 +24,14 @@ from core.domain.states import Action, check_action
 from core.operations import audit, flags, locks
 from core.operations.context import Ops
 from core.operations.results import (
-    SUCCESS,
     ActionResult,
     Outcome,
     from_paidy_error,
     from_refusal,
     result_for,
+    succeeded,
     with_,
+    with_note,
 )
 from core.operations.settle import refresh_payment
 from core.operations.snapshots import (
@@ -267,6 +268,7 @@ def _finish(
         result = _apply_cancel_rule(s, row.order_id, result, order_status, now)
         audit.fill_outcome(s, audit_id, result, now)
         row.last_result, row.last_result_at = result.message_ja, now
+        row.last_result_msg = result.stored_msg()
         locks.release_in(s, payment_id)
     return with_(result, audit_id=audit_id)
 
@@ -324,15 +326,8 @@ def _call(
     verdict = plan.verdict(res.payment) if plan.verdict else None
     if verdict is not None:
         return with_(verdict, request_id=res.request_id, amount=plan.amount), res.payment
-    ja, en = SUCCESS[action]
-    if plan.amount is not None and action is Action.REFUND:
-        ja, en = f"{ja} ({plan.amount:,}円)", f"{en} ({plan.amount:,} yen)"
-    ok = ActionResult(
+    ok = succeeded(
         action,
-        Outcome.OK,
-        "ok",
-        ja,
-        en,
         order.order_no,
         pay.payment_id,
         plan.amount,
@@ -458,12 +453,7 @@ def _apply_cancel_rule(s, order_id, result: ActionResult, order_status, now) -> 
     if not changed:
         return result
     details = {**result.details, "order_status_before": order_status, "order_status_after": new}
-    return with_(
-        result,
-        message_ja=f"{result.message_ja}(対応状況をキャンセルに変更しました)",
-        message_en=f"{result.message_en} (order status set to Cancelled)",
-        details=details,
-    )
+    return with_(with_note(result, "order_cancelled_too"), details=details)
 
 
 def _store(ops: Ops, payment_id: str, payment: Payment):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from core.domain.orders import LABELS
 from core.domain.states import Action, PaymentState
 
 
@@ -18,13 +19,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"  # no answer and Paidy could not be asked: settle with 状態確認
 
 
-ACTION_LABELS: dict[Action, tuple[str, str]] = {
-    Action.REFRESH: ("状態確認(ステータス)", "Refresh status"),
-    Action.UPDATE: ("更新(アップデート)", "Update"),
-    Action.CAPTURE: ("売上確定(キャプチャー)", "Capture"),
-    Action.CLOSE: ("クローズ", "Close"),
-    Action.REFUND: ("払い戻し(リファンド)", "Refund"),
-}
+ACTION_LABELS: dict[Action, tuple[str, str]] = dict(LABELS[Action])  # type: ignore[arg-type]
 
 SUCCESS: dict[Action, tuple[str, str]] = {
     Action.REFRESH: ("状態確認が完了しました", "Status refreshed"),
@@ -113,13 +108,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Paidyに接続できませんでした。しばらくしてから再度お試しください。",
         "Could not reach Paidy. Please try again shortly.",
     ),
+    # --- language that stays (issue 12): audit events and notes stored as keys ----------------
+    "order_cancelled_too": (
+        "(対応状況をキャンセルに変更しました)",
+        "(order status set to Cancelled)",
+    ),
+    "order_saved": (
+        "受注を更新しました(合計 {total_before}円→{total}円, 対応状況 {status_before}→{status})",
+        "Order saved (total {total_before} yen → {total} yen, status {status_before} → {status})",
+    ),
+    "status_changed": (
+        "対応状況を {status} に変更 ({count}件: {numbers})",
+        "Order status set to {status} (changed: {count}; order numbers: {numbers})",
+    ),
+    "linked": ("{payment_id} → 注文番号 {order_no}", "{payment_id} → order {order_no}"),
+    "webhook_unlinked": (
+        "未登録のPaidy決済 {payment_id} の通知を受信しました({status})。ダッシュボードから紐付けできます。",
+        "A notification for the unknown Paidy payment {payment_id} arrived ({status}). Link it from the dashboard.",
+    ),
+    "deleted": ("注文番号 {no} を削除しました。", "Deleted order {no}."),
+    "restored": ("注文番号 {no} を復元しました。", "Restored order {no}."),
+    "restored_from": ("(削除: {by} {at})", "(deleted by {by} at {at} JST)"),
+    "mail_template": ("[{template}] ", "[{template}]"),
+    "mail_to": (" 宛先: {to}", "To: {to}"),
 }
 
 
 def render(code: str, lang: str, **params: object) -> str:
+    """The catalogue's text of ``code`` in ``lang``; integers with thousands separators,
+    label references (``core.messages.label_ref``) as labels."""
+    from core.messages import fmt
+
     ja, en = MESSAGES[code]
     text = ja if lang == "ja" else en
-    return text.format(**{k: f"{v:,}" if isinstance(v, int) else v for k, v in params.items()})
+    return text.format(**{k: fmt(v, lang) for k, v in params.items()})
 
 
 @dataclass(frozen=True)
@@ -140,10 +162,20 @@ class ActionResult:
     audit_id: int | None = None
     state_after: PaymentState | None = None
     details: dict = field(default_factory=dict)
+    #: the message as keys with parameters (core.messages), rendered in the reader's
+    #: language wherever the result is stored; () for a result built from final text only
+    msg: tuple = ()
 
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
+
+    def stored_msg(self) -> list[dict]:
+        """The message to store (audit entry, batch item, Paidy処理結果): its parts, or both
+        final texts when it was built without a key."""
+        from core.messages import text_part
+
+        return [dict(p) for p in self.msg] or [text_part(self.message_ja, self.message_en)]
 
     def message(self, lang: str = "ja") -> str:
         return self.message_ja if lang == "ja" else self.message_en
@@ -160,6 +192,8 @@ def result_for(
     action: Action, outcome: Outcome, code: str, order_no, payment_id, /, **params
 ) -> ActionResult:
     """A result whose message comes from the MESSAGES catalogue."""
+    from core.messages import part
+
     return ActionResult(
         action,
         outcome,
@@ -168,11 +202,45 @@ def result_for(
         render(code, "en", **params),
         order_no,
         payment_id,
+        msg=(part(code, **params),),
+    )
+
+
+def succeeded(action: Action, order_no, payment_id, amount=None, **fields) -> ActionResult:
+    """The guide's success sentence (a refund names its amount): outcome ok, code ok."""
+    from core.messages import part, render_part
+
+    named = amount is not None and action is Action.REFUND
+    p = part(f"success.{action.value}", **({"amount": amount} if named else {}))
+    return ActionResult(
+        action,
+        Outcome.OK,
+        "ok",
+        render_part(p, "ja"),
+        render_part(p, "en"),
+        order_no,
+        payment_id,
+        amount,
+        msg=(p,),
+        **fields,
+    )
+
+
+def with_note(result: ActionResult, code: str, **params) -> ActionResult:
+    """The result with one more sentence of the catalogue after its message."""
+    from core.messages import part, render
+
+    p = part(code, **params)
+    parts = (*(result.msg or result.stored_msg()), p)
+    return replace(
+        result, message_ja=render(parts, "ja"), message_en=render(parts, "en"), msg=parts
     )
 
 
 def from_refusal(action: Action, exc, order_no, payment_id) -> ActionResult:
     """A rule refused the action (a RuleViolation): skipped, nothing sent."""
+    from core.messages import error_part
+
     return ActionResult(
         action,
         Outcome.SKIPPED,
@@ -181,11 +249,13 @@ def from_refusal(action: Action, exc, order_no, payment_id) -> ActionResult:
         exc.message("en"),
         order_no,
         payment_id,
+        msg=(error_part(exc),),
     )
 
 
 def from_paidy_error(action: Action, exc, order_no, payment_id, amount=None) -> ActionResult:
     """Paidy refused (API error: Paidy's words verbatim) or could not be reached."""
+    from core.messages import error_part
     from core.paidy.errors import PaidyAPIError
 
     if isinstance(exc, PaidyAPIError):
@@ -207,6 +277,7 @@ def from_paidy_error(action: Action, exc, order_no, payment_id, amount=None) -> 
             paidy_code=exc.code,
             paidy_reference=exc.reference,
             details=details,
+            msg=(error_part(exc),),
         )
     return ActionResult(
         action,
@@ -218,6 +289,7 @@ def from_paidy_error(action: Action, exc, order_no, payment_id, amount=None) -> 
         payment_id,
         amount,
         request_id=getattr(exc, "request_id", None),
+        msg=(error_part(exc),),
     )
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from core.bilingual import BilingualError
+from core.messages import label_ref, part
 from core.operations import audit
 from core.operations.context import Ops
-from core.operations.results import render
 from core.paidy.models import intent_of
 from core.roles import Actor, Permission, require
 from core.storage.db import Database
@@ -59,8 +59,9 @@ def mark_reviewed(ops: Ops, actor: Actor, audit_id: int, note: str = "") -> int:
         ops.db,
         actor.name,
         "review",
-        render("reviewed", "ja", note=note or "-"),
+        None,
         now,
+        msg=[part("reviewed", note=note or "-")],
         order_no=order_no,
         payment_id=payment_id,
         detail={"reviews": audit_id, "of": action, "note": note},
@@ -97,13 +98,14 @@ def resolve(ops: Ops, actor: Actor, audit_id: int, applied: bool, note: str = ""
             .values(needs_review=False, detail=detail)
         )
         order_no, payment_id, action = entry.order_no, entry.payment_id, entry.action
-    verdict = "処理済み" if applied else "未処理"
+    verdict = label_ref("verdict", "done" if applied else "not_done")
     return audit.record_event(
         ops.db,
         actor.name,
         "review",
-        render("resolved", "ja", verdict=verdict, note=note),
+        None,
         now,
+        msg=[part("resolved", verdict=verdict, note=note)],
         order_no=order_no,
         payment_id=payment_id,
         detail={"resolves": audit_id, "of": action, "applied": applied, "note": note},

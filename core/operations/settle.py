@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from core.auth.current import authorize
 from core.domain import cancellation
 from core.domain.states import Action, PaymentState
+from core.messages import label_ref
 from core.operations import audit, flags
 from core.operations.context import Ops
 from core.operations.results import (
@@ -28,7 +29,6 @@ from core.operations.results import (
     Outcome,
     from_paidy_error,
     from_refusal,
-    render,
     result_for,
     with_,
 )
@@ -46,17 +46,6 @@ from core.paidy.models import Payment
 from core.roles import SYSTEM, Actor, Permission, PermissionDenied
 from core.storage.models import AuditLog, InflightAction, Order, PaidyPayment
 from core.timeutil import as_utc
-
-STATE_WORDS = {
-    "open": ("オープン", "open"),
-    "expired": ("期限切れ", "expired"),
-    "captured": ("売上確定", "captured"),
-    "partially_refunded": ("一部払い戻し", "partially refunded"),
-    "refunded": ("全額払い戻し", "refunded"),
-    "closed": ("キャンセル", "closed"),
-    "rejected": ("与信NG", "rejected"),
-    "unknown": ("不明", "unknown"),
-}
 
 
 def refresh_payment(
@@ -161,6 +150,7 @@ def store_read(
         )
         if settled or late or before != after:
             row.last_result, row.last_result_at = result.message_ja, now
+            row.last_result_msg = result.stored_msg()
         return with_(result, audit_id=audit.add_attempt(s, actor.name, result, now, job_id=job_id))
 
 
@@ -280,13 +270,12 @@ def settle_due(ops: Ops) -> list[ActionResult]:
 def _refresh_result(before, after, order_no, payment_id) -> ActionResult:
     if before == after:
         return result_for(Action.REFRESH, Outcome.OK, "unchanged", order_no, payment_id)
-    b, a = STATE_WORDS[before.value], STATE_WORDS[after.value]
-    return ActionResult(
+    return result_for(
         Action.REFRESH,
         Outcome.OK,
         "state_changed",
-        render("state_changed", "ja", before=b[0], after=a[0]),
-        render("state_changed", "en", before=b[1], after=a[1]),
         order_no,
         payment_id,
+        before=label_ref("state", before),
+        after=label_ref("state", after),
     )

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from core.messages import part
 from core.operations import audit
 from core.operations.context import Ops
 from core.operations.link import LinkResult, link_payment
@@ -54,8 +55,15 @@ def record_hint(ops: Ops, event: WebhookEvent, now: datetime) -> bool:
                 s,
                 "webhook",
                 "webhook",
-                f"未登録のPaidy決済 {event.payment_id} の通知を受信しました({_clip(event.status, 64) or '-'})。ダッシュボードから紐付けできます。",
+                None,
                 now,
+                msg=[
+                    part(
+                        "webhook_unlinked",
+                        payment_id=event.payment_id,
+                        status=_clip(event.status, 64) or "-",
+                    )
+                ],
                 payment_id=event.payment_id,
                 outcome="skipped",
                 detail={"code": "unlinked_payment", "order_ref": values["order_ref"]},

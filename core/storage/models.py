@@ -199,6 +199,9 @@ class PaidyPayment(Base):
     last_synced_at: Mapped[datetime | None]
     last_result: Mapped[str | None] = mapped_column(Text)  # Paidy処理結果
     last_result_at: Mapped[datetime | None]
+    # 0010: Paidy処理結果 as keys with parameters (core.messages), rendered in the reader's
+    # language; last_result keeps its Japanese text for rows written before
+    last_result_msg: Mapped[list[Any] | None] = mapped_column(JsonType)
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A copy of orders.total kept by database triggers (migration 0001) so the discrepancy
     # rule needs no join and has a partial index. Read-only: never set it.
@@ -345,6 +348,8 @@ class BatchItem(Base):
     # row's version (the item runs only if the payment has not changed since)
     confirmed_amount: Mapped[int | None] = mapped_column(Integer)
     confirmed_version: Mapped[int | None] = mapped_column(Integer)
+    # 0010: the result's message as keys with parameters (core.messages)
+    msg: Mapped[list[Any] | None] = mapped_column(JsonType)
 
     job: Mapped[BatchJob] = relationship(back_populates="items")
 

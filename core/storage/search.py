@@ -222,7 +222,7 @@ def _parse_int(field: str, value: object, minimum: int, *, yen: bool = False) ->
                 raise InvalidQuery(
                     field, f"{ja}: {exc.message('ja')}", f"{en}: {exc.message('en')}"
                 ) from None
-        elif re.fullmatch(r"[+-]?[0-9]{1,12}", normal) and only_typed_digits(value):
+        elif re.fullmatch(r"[+-]?[0-9]{1,100}", normal) and only_typed_digits(value):
             value = int(normal)
         else:
             raise not_number
@@ -230,8 +230,12 @@ def _parse_int(field: str, value: object, minimum: int, *, yen: bool = False) ->
         raise not_number
     if value < minimum:
         raise too_low
-    if value > 2**31 - 1:
-        raise InvalidQuery(field, f"{ja}が大きすぎます。", f"The {en} is too large.")
+    if value > 2**31 - 1:  # a 32-bit INTEGER column: refused here, never an overflow in SQL
+        raise InvalidQuery(
+            field,
+            f"{ja}が範囲外です({minimum}〜{2**31 - 1:,}で指定してください)。",
+            f"The {en} is out of range (use {minimum} to {2**31 - 1:,}).",
+        )
     return value
 
 
@@ -387,6 +391,12 @@ class OrderQuery(BaseModel):
             if a is not None and b is not None and b < a:
                 lo_ja, lo_en = _names(lo)
                 hi_ja, hi_en = _names(hi)
+                if isinstance(a, int):  # numbers are smaller, dates are earlier
+                    raise InvalidQuery(
+                        hi,
+                        f"{hi_ja}が{lo_ja}より小さくなっています。範囲を確認してください。",
+                        f"The {hi_en} ({b:,}) is less than the {lo_en} ({a:,}); check the range.",
+                    )
                 raise InvalidQuery(
                     hi,
                     f"{hi_ja}が{lo_ja}より前になっています。範囲を確認してください。",
@@ -1061,6 +1071,8 @@ def get_order(db: Database, order_no: int) -> Order:
             order_no = int(str(order_no).strip())
         except ValueError:
             raise OrderNotFound(order_no) from None
+    if not 1 <= order_no <= 2**31 - 1:  # no such order can exist; SQL would overflow
+        raise OrderNotFound(order_no)
     with db.session() as session:
         order = session.scalars(
             select(Order)

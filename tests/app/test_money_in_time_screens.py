@@ -61,7 +61,7 @@ def test_a_late_landing_stays_on_the_dashboard_until_reviewed(app_env, sandbox):
     assert "遅延反映" in late["message"].iloc[0]  # the corrected entry, flagged
     assert at.selectbox(key="review_pick").value == first.audit_id
     entries = at.dataframe[1].value  # Paidy's record beside it
-    assert list(entries["kind"]) == ["captures", "refunds"]
+    assert list(entries["kind"]) == ["売上確定(Paidy)", "払い戻し(Paidy)"]
     at.text_input(key="review_note").input("お客様に差額を確認済み").run()
     at.button(key="review_ack").click().run()
     assert_clean(at)

@@ -10,7 +10,7 @@ from core.operations import payments
 from core.operations.orders import change_status
 from core.roles import Actor, Role
 from core.storage.search import get_order
-from tests.app.conftest import assert_clean, button_labels, joined
+from tests.app.conftest import assert_clean, button_labels, frame_with, joined
 
 UPDATE, CAPTURE, CLOSE, REFUND, REFRESH = (
     "更新(アップデート)",
@@ -162,11 +162,13 @@ def test_refund_amount_validation(app_env, typed, message):
     at = open_order(app_env, no)
     at.checkbox(key=f"refund_full_{no}").uncheck().run()
     assert not at.text_input(key=f"refund_amount_{no}").disabled
-    at.text_input(key=f"refund_amount_{no}").input(typed).run()
+    at.text_input(key=f"refund_amount_{no}").input(typed)
+    refund = next(b for b in at.button if b.label == REFUND)
+    assert not refund.disabled  # enabled while typing: the click itself carries the amount
+    refund.click().run()
     assert_clean(at)
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    refund = next(b for b in at.button if b.label == REFUND)
-    assert refund.disabled
+    assert "confirm_run" not in [b.key for b in at.button]  # refused before any confirmation
 
 
 def test_partial_refund_through_the_dialog(app_env):
@@ -175,7 +177,7 @@ def test_partial_refund_through_the_dialog(app_env):
     at = open_order(app_env, no)
     assert at.text_input(key=f"refund_amount_{no}").disabled  # 全額 is ticked
     at.checkbox(key=f"refund_full_{no}").uncheck().run()
-    at.text_input(key=f"refund_amount_{no}").input("１，０００").run()  # full-width, as typed
+    at.text_input(key=f"refund_amount_{no}").input("１，０００")  # full-width, as typed
     next(b for b in at.button if b.label == REFUND).click().run()
     assert "1,000円 を払い戻し(リファンド)します" in joined(at)
     at.button(key="confirm_run").click().run()
@@ -185,6 +187,28 @@ def test_partial_refund_through_the_dialog(app_env):
     assert pay.refunded_amount == 1000
     assert f"{captured - 1000:,}円 (売上確定: {captured:,}円 払い戻し: 1,000円)" in joined(at)
     assert panel_buttons(at) == {REFUND, REFRESH}
+    # the field is empty again, and no refusal of the old amount stands next to the success
+    assert at.text_input(key=f"refund_amount_{no}").value == ""
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_refund_reason_is_sent_to_paidy(app_env):
+    no = app_env.order_in_state("captured")
+    at = open_order(app_env, no)
+    at.checkbox(key=f"refund_full_{no}").uncheck().run()
+    at.text_input(key=f"refund_amount_{no}").input("500")
+    at.text_input(key=f"refund_reason_{no}").input("商品破損のため一部返金")
+    next(b for b in at.button if b.label == REFUND).click().run()
+    assert "払い戻し理由: 商品破損のため一部返金" in joined(at)  # in the confirmation
+    at.button(key="confirm_run").click().run()
+    assert_clean(at)
+    refunds = get_order(app_env.db, no).payment.raw_json["refunds"]
+    assert refunds[-1]["reason"] == "商品破損のため一部返金" and refunds[-1]["amount"] == 500
+    assert at.text_input(key=f"refund_reason_{no}").value == ""
+    # the timeline shows Paidy's record of the refund with its reason
+    assert any(
+        "商品破損のため一部返金" in str(v) for v in frame_with(at, "kind", "detail")["detail"]
+    )
 
 
 def test_full_refund(app_env):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,11 +56,18 @@ class Server:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory) -> Iterator[Server]:
+    with run_server(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
+
+
+@contextmanager
+def run_server(tmp: Path, *, log_name: str = "e2e-server.log", **env_extra: str):
+    """``streamlit run`` on a fresh SQLite database with 40 demo orders (sandbox in this
+    process); ``env_extra`` overrides the environment (``AUTH_MODE="password"``)."""
     from core.paidy.sandbox import start_sandbox
     from core.storage.db import dispose_database, get_database, upgrade
     from core.storage.demo import seed_demo
 
-    tmp = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{tmp / 'e2e.db'}"
     with start_sandbox() as sandbox:
         db = get_database(url)
@@ -75,6 +83,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
             STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
             DEMO_MAIL_DIR=str(tmp / "demo_mail"),
         )
+        env.update(env_extra)
         log = open(tmp / "server.log", "w")
         proc = subprocess.Popen(
             [
@@ -119,7 +128,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                 proc.kill()
             log.close()
             (ROOT / "artifacts").mkdir(exist_ok=True)
-            shutil.copyfile(tmp / "server.log", ROOT / "artifacts" / "e2e-server.log")
+            shutil.copyfile(tmp / "server.log", ROOT / "artifacts" / log_name)
 
 
 @pytest.fixture(scope="session")

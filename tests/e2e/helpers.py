@@ -47,7 +47,9 @@ def click_button(page: Page, label: str) -> None:
 
 def fill_text_input(page: Page, label: str, value: str) -> None:
     """Type into st.text_input by its label and commit the value (Enter)."""
-    box = page.get_by_label(label, exact=True).first
+    # inputs only: a multiselect's chip of the same name (e.g. the CSV columns' 注文番号)
+    # carries the label too, and may be drawn before the field while the page renders
+    box = page.get_by_label(label, exact=True).and_(page.locator("input, textarea")).first
     expect(box).to_be_editable(timeout=TIMEOUT_MS)
     box.fill(value)
     box.press("Enter")

@@ -196,7 +196,7 @@ def test_sync_reports_changes_made_outside_the_dashboard(ops, world):
     ops.client.capture(pid_a)  # captured in Paidy's own screens
     job = sync(ops, OPERATOR, open_only=True)
     frame = batch.items_frame(ops, job, "en").set_index("order_no")
-    assert "captured" in frame.loc[a, "message"]
+    assert frame.loc[a, "message"] == "Refreshed: Open → Captured"  # labels, never raw keys
     assert frame.loc[b, "message"] == "Refreshed: no change"
 
 

@@ -76,6 +76,14 @@ def test_refund_amount_and_close_and_update(cli_env, capsys, world):
     assert code == 0 and out.strip() == f"{opened} close ok"
 
 
+OUT_OF_RANGE = [  # order numbers beyond the 32-bit column: refused before SQL
+    ["capture", "12345678901234567890"],
+    ["refund", "2147483648"],
+    ["export", "--order-no", "99999999999999999999", "--out", "x.csv"],
+    ["delete", "0", "--yes"],
+]
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -93,6 +101,7 @@ def test_refund_amount_and_close_and_update(cli_env, capsys, world):
         ["nonsense"],
         ["export", "--paidy-state", "bogus", "--out", "x.csv"],
         ["export", "--columns", "order_no,nope", "--out", "/tmp/x.csv"],
+        *[argv for argv in OUT_OF_RANGE],
     ],
 )
 def test_bad_arguments_exit_2_with_one_line_and_change_nothing(cli_env, capsys, world, argv):
@@ -100,6 +109,9 @@ def test_bad_arguments_exit_2_with_one_line_and_change_nothing(cli_env, capsys, 
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
+    assert "Traceback" not in err and "Overflow" not in err
+    if argv in OUT_OF_RANGE:
+        assert "out of range" in err, err
     assert world.stats()["requests"] == 0
 
 

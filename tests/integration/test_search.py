@@ -209,7 +209,11 @@ INVALID = [
     ({"amount_min": "1²"}, "amount_min", "半角または全角の数字"),  # not 12
     ({"amount_max": "٣"}, "amount_max", "半角または全角の数字"),  # not 3
     ({"order_no": "①⓪⓪"}, "order_no", "整数"),  # not 100
-    ({"amount_min": 5000, "amount_max": 1000}, "amount_max", "より前"),
+    ({"amount_min": 5000, "amount_max": 1000}, "amount_max", "より小さくなっています"),
+    ({"order_from": 10, "order_to": 9}, "order_to", "より小さくなっています"),
+    ({"ordered_from": "2025-05-02", "ordered_to": "2025-05-01"}, "ordered_to", "より前"),
+    ({"order_no": "12345678901234567890"}, "order_no", "範囲外"),  # not OverflowError
+    ({"order_from": "９９９９９９９９９９９"}, "order_from", "範囲外"),
     ({"ordered_from": "2025-05-02", "ordered_to": "2025-05-01"}, "ordered_to", "受注日"),
     ({"updated_from": "2025-05-02", "updated_to": "2025-05-01"}, "updated_to", "更新日"),
     ({"birth_from": "2000-01-01", "birth_to": "1999-01-01"}, "birth_to", "生年月日"),

@@ -269,11 +269,13 @@ def test_an_unknown_payment_is_listed_for_linking(server):
 def test_without_a_token_there_is_no_webhook_route():
     from core.settings import Settings
     from core.web import HEALTH_PATH, WEBHOOK_PATH, routes
+    from core.web_session import LOGOUT_PATH, SESSION_PATH
 
-    assert [r.path for r in routes(lambda: None, Settings(webhook_token=None))] == [HEALTH_PATH]
-    assert [r.path for r in routes(lambda: None, Settings(webhook_token="  "))] == [HEALTH_PATH]
+    always = [HEALTH_PATH, SESSION_PATH, LOGOUT_PATH]
+    assert [r.path for r in routes(lambda: None, Settings(webhook_token=None))] == always
+    assert [r.path for r in routes(lambda: None, Settings(webhook_token="  "))] == always
     with_token = routes(lambda: None, Settings(webhook_token=TOKEN))
-    assert [r.path for r in with_token] == [HEALTH_PATH, WEBHOOK_PATH]
+    assert [r.path for r in with_token] == [*always, WEBHOOK_PATH]
 
 
 def test_healthz_says_error_when_the_runtime_cannot_start():
@@ -289,3 +291,39 @@ def test_healthz_says_error_when_the_runtime_cannot_start():
     assert body["status"] == "error" and body["database"]["reachable"] is False
     assert body["workers"] == {"alive": 0, "expected": 0} and body["webhooks"] is True
     assert TOKEN not in str(body) and "postgresql" not in str(body)
+
+
+# --------------------------------------------------------------- the login cookie's routes
+def test_a_login_ticket_becomes_an_httponly_session_cookie_once(server):
+    from core import web_session as ws
+    from core.auth.users import add_user
+
+    add_user(server.ops.db, "suzuki", "operator", "a long enough password 1")
+    ticket = ws.issue(server.ops.db, "suzuki", "ticket", ws.TICKET_TTL)
+    start = f"{server.base}{ws.SESSION_PATH}"
+    r = requests.get(
+        start, params={"ticket": ticket, "next": "/order?order=3&lang=en"},
+        allow_redirects=False, timeout=30,
+    )  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/order?order=3&lang=en"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{ws.COOKIE}=") and "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie and "Path=/" in cookie and "Max-Age=" in cookie
+    assert ws.verify(server.ops.db, r.cookies[ws.COOKIE], "session").name == "suzuki"
+    # the same ticket again, a forged one, or none: no cookie, and never off this app
+    for params in ({"ticket": ticket}, {"ticket": ticket[:-2] + "xx"}, {},
+                   {"ticket": ticket, "next": "//evil.example/"}):  # fmt: skip
+        again = requests.get(start, params=params, allow_redirects=False, timeout=30)
+        assert again.status_code == 303 and "set-cookie" not in again.headers, params
+        assert again.headers["location"].startswith("/") and "evil" not in again.headers["location"]
+
+
+def test_logging_out_clears_the_cookie(server):
+    from core import web_session as ws
+
+    r = requests.get(f"{server.base}{ws.LOGOUT_PATH}", params={"next": "/orders"},
+                     allow_redirects=False, timeout=30)  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/orders"
+    cleared = r.headers["set-cookie"]
+    assert cleared.startswith(f'{ws.COOKIE}="";') or cleared.startswith(f"{ws.COOKIE}=;")
+    assert "Max-Age=0" in cleared or "expires=Thu, 01 Jan 1970" in cleared
