@@ -34,7 +34,7 @@ RESULTS = BENCH / "results"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCHMARKS = ("search", "pages", "export", "batch", "sync")
+BENCHMARKS = ("search", "pages", "export", "batch", "sync", "cluster")
 
 
 # ------------------------------------------------------------------------------- sizes
@@ -61,6 +61,9 @@ class Sizes:
     batch_repeats: int = 1  # runs per concurrency > 1 (median and p95 of the wall time)
     client_timeout_s: float = 10.0
     export_in_process: bool = False  # smoke only: no child processes (peak RSS meaningless)
+    cluster_items: int = 10_000  # one capture job run by 2 app nodes + 3 workers (PostgreSQL)
+    cluster_latency_ms: int = 100
+    cluster_cap: int = 8  # PAIDY_CLUSTER_CONCURRENCY
 
 
 FULL = Sizes(
@@ -99,6 +102,8 @@ QUICK = Sizes(
     sync_payments=1000,
     sync_concurrencies=(8,),
     pg_batch_concurrencies=(8,),
+    cluster_items=1000,
+    cluster_latency_ms=50,
 )
 SMOKE = Sizes(
     mode="smoke",
@@ -118,6 +123,9 @@ SMOKE = Sizes(
     sync_concurrencies=(4,),
     client_timeout_s=2.0,
     export_in_process=True,
+    cluster_items=40,
+    cluster_latency_ms=5,
+    cluster_cap=4,
 )
 PROFILES = {s.mode: s for s in (FULL, QUICK, SMOKE)}
 

@@ -14,6 +14,7 @@ TITLES = {
     "export": "CSV export (default columns)",
     "batch": "Batch capture",
     "sync": "Sync (状態確認 of open payments)",
+    "cluster": "Cluster: one job, several processes, one Paidy cap (PostgreSQL)",
 }
 
 
@@ -64,6 +65,14 @@ def _notes(name: str, doc: dict) -> list[str]:
         return [
             f"{cfg.get('payments', 0):,} open payments, sandbox latency "
             f"{cfg.get('latency_ms')} ms; ideal = N x latency / concurrency."
+        ]
+    if name == "cluster":
+        return [
+            f"{cfg.get('items', 0):,} captures as one job run by {cfg.get('apps')} app nodes "
+            f"and {cfg.get('workers')} `python -m core worker` processes sharing PostgreSQL, "
+            f"each with PAIDY_CONCURRENCY={cfg.get('local')}; PAIDY_CLUSTER_CONCURRENCY="
+            f"{cfg.get('cap')}; sandbox latency {cfg.get('latency_ms')} ms; ideal = N x "
+            "latency / cap; *max in flight* is the sandbox's own gauge."
         ]
     return []
 

@@ -39,13 +39,16 @@ class Settings(BaseSettings):
     paidy_api_version: str = "2018-04-10"
     paidy_timeout_s: float = Field(30.0, gt=0, le=300)
     paidy_concurrency: int = Field(4, ge=1, le=64)
+    # PostgreSQL: Paidy calls in flight across every process sharing the database (None:
+    # PAIDY_CONCURRENCY); see core/operations/slots.py
+    paidy_cluster_concurrency: int | None = Field(None, ge=1, le=256)
     auth_mode: AuthMode | None = None  # None: "none" in demo, required otherwise
     auth_admin_emails: str = ""  # oidc: comma-separated emails mapped to admin
     auth_operator_emails: str = ""  # oidc: comma-separated emails mapped to operator
     session_timeout_min: int = Field(480, ge=1)
     sandbox_db: str = "data/sandbox.db"  # embedded demo sandbox state
 
-    @field_validator("paidy_secret_key", mode="before")
+    @field_validator("paidy_secret_key", "paidy_cluster_concurrency", mode="before")
     @classmethod
     def _blank_key_is_none(cls, v: object) -> object:
         return None if v is None or (isinstance(v, str) and not v.strip()) else v

@@ -56,7 +56,7 @@ class PaidyClient:
     ) -> None:
         self.api_base = api_base.rstrip("/")
         self.read_retries = read_retries
-        self._slots: threading.BoundedSemaphore | None = None
+        self._slots: Any = None  # threading.BoundedSemaphore or use_slots()'s
         if max_in_flight:
             self.limit_in_flight(max_in_flight)
         self._headers = {
@@ -89,6 +89,13 @@ class PaidyClient:
         however many threads use the client."""
         self._slots = threading.BoundedSemaphore(max(1, n))
         self.max_in_flight = max(1, n)
+
+    def use_slots(self, slots: Any) -> None:
+        """Hold one of ``slots`` (a context manager with a ``capacity``) for each request
+        instead of this process's semaphore: e.g. a cluster-wide limit shared by every
+        process (core.operations.slots)."""
+        self._slots = slots
+        self.max_in_flight = slots.capacity
 
     @property
     def limited(self) -> bool:

@@ -1,0 +1,226 @@
+"""Paidy call slots: how many requests to Paidy may be in flight at once.
+
+The Paidy client holds one slot for the duration of each HTTP call (``with slots:`` around
+the request; ``PaidyClient.use_slots``). Two kinds:
+
+- :class:`LocalSlots`: a semaphore, ``PAIDY_CONCURRENCY`` calls from this process. The only
+  kind on SQLite (one machine).
+- :class:`ClusterSlots` (PostgreSQL): every app server and ``python -m core worker`` sharing
+  the database shares ``PAIDY_CLUSTER_CONCURRENCY`` slots. A slot is a session advisory lock
+  ``(SLOT_SPACE, k)`` for k in 0..cap-1, held on a connection kept for this purpose for the
+  length of one call: PostgreSQL counts for us, and a process that dies (or loses its
+  connection) frees its slots at once, with no lease to expire. Each process also keeps its
+  own ``PAIDY_CONCURRENCY`` bound (a semaphore in front), so one process never takes every
+  slot, and it needs at most that many connections.
+
+Taking a cluster slot: one statement tries every key (``pg_try_advisory_lock``, in a random
+rotation so processes do not all contend for slot 0); when all are taken, wait *in* the
+lock queue of one key (``pg_advisory_lock`` under a short ``lock_timeout``: PostgreSQL hands
+the lock over the moment its holder lets go), and on timeout try every key again, so a slot
+freed elsewhere is never left idle for longer than ``WAIT_MS``.
+
+When the database cannot be reached, no slot is taken and nothing is sent:
+:class:`SlotUnavailable` (a :class:`~core.paidy.errors.PaidyUnavailable`) says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import weakref
+from typing import Protocol
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from core.paidy.errors import PaidyUnavailable
+from core.storage.db import Database
+
+SLOT_SPACE = 0x50594453  # first key of pg_advisory_lock(int, int): "PYDS" (Paidy slots)
+WAIT_MS = 50  # a waiter re-tries every key at least this often
+
+_TRY_ANY = text(
+    "SELECT k FROM unnest(CAST(:keys AS integer[])) AS t(k) "
+    "WHERE pg_try_advisory_lock(:space, k) LIMIT 1"
+)  # pipelined: the filter runs row by row and LIMIT stops at the first lock taken
+_WAIT_ONE = text("SELECT pg_advisory_lock(:space, :k)")
+# Everything this connection holds: it holds slots only, and a wait cut short by
+# lock_timeout may still have been granted the lock (PostgreSQL keeps a session lock granted
+# as the timeout fired); unlocking all leaves nothing behind either way.
+_RELEASE = text("SELECT pg_advisory_unlock_all()")
+
+
+class Slots(Protocol):
+    """What the Paidy client needs: ``with slots:`` holds one slot for one call."""
+
+    capacity: int
+
+    def __enter__(self) -> None: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class SlotUnavailable(PaidyUnavailable):
+    """No slot could be taken (the database is unreachable): the request was not sent."""
+
+    def __init__(self) -> None:
+        super().__init__("slots")
+
+    def message(self, lang: str = "ja") -> str:
+        if lang == "ja":
+            return (
+                "Paidyへの送信枠をデータベースで確保できなかったため、送信していません。"
+                "データベースの状態を確認し、しばらくしてから再度お試しください。"
+            )
+        return (
+            "Nothing was sent: a Paidy call slot could not be taken from the database. "
+            "Check the database and try again shortly."
+        )
+
+
+class LocalSlots:
+    """At most ``capacity`` calls at once from this process."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, int(capacity))
+        self._sem = threading.BoundedSemaphore(self.capacity)
+
+    def __enter__(self) -> None:
+        self._sem.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._sem.release()
+
+    def __repr__(self) -> str:
+        return f"LocalSlots({self.capacity})"
+
+
+class ClusterSlots:
+    """At most ``cap`` calls at once across every process using this PostgreSQL database,
+    and at most ``local`` from this one."""
+
+    def __init__(self, url: str, cap: int, local: int, *, wait_ms: int = WAIT_MS) -> None:
+        self.cap = max(1, int(cap))
+        self.local = max(1, int(local))
+        self.capacity = min(self.cap, self.local)  # what this process can have in flight
+        self._sem = threading.BoundedSemaphore(self.local)
+        self._held = threading.local()
+        self._engine = _slot_engine(url, self.local, wait_ms)
+
+    def __enter__(self) -> None:
+        self._sem.acquire()
+        try:
+            self._held.slot = self._take()
+        except BaseException:
+            self._sem.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        conn, _key = self._held.__dict__.pop("slot")
+        try:
+            conn.execute(_RELEASE)
+        except DBAPIError:
+            conn.invalidate()  # closing the connection frees the lock on the server
+        finally:
+            conn.close()
+            self._sem.release()
+
+    def _take(self):
+        for tries_left in (1, 0):  # a connection found dead (server restart) is replaced once
+            try:
+                conn = self._engine.connect()
+            except DBAPIError:
+                raise SlotUnavailable() from None
+            try:
+                return conn, self._lock_one(conn)
+            except DBAPIError as exc:
+                conn.invalidate()
+                conn.close()
+                if not (exc.connection_invalidated and tries_left):
+                    raise SlotUnavailable() from None
+            except BaseException:
+                conn.invalidate()  # a lock may have been granted as we were interrupted
+                conn.close()
+                raise
+        raise AssertionError("unreachable")
+
+    def _lock_one(self, conn) -> int:
+        start = random.randrange(self.cap)
+        keys = [(start + i) % self.cap for i in range(self.cap)]
+        for attempt in itertools.count():
+            key = conn.execute(_TRY_ANY, {"space": SLOT_SPACE, "keys": keys}).scalar()
+            if key is not None:
+                return key
+            key = keys[attempt % self.cap]
+            try:
+                conn.execute(_WAIT_ONE, {"space": SLOT_SPACE, "k": key})
+                return key
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                    raise
+                conn.execute(_RELEASE)  # the timed-out wait may have been granted after all
+        raise AssertionError("unreachable")
+
+    def in_use(self) -> int:
+        """Slots held right now across the cluster (from pg_locks; for tests and the bench)."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND classid = CAST(:space AS oid) AND objsubid = 2 "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"space": SLOT_SPACE},
+            ).scalar_one()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"ClusterSlots(cap={self.cap}, local={self.local})"
+
+
+def _slot_engine(url: str, local: int, wait_ms: int) -> Engine:
+    """Connections used only to hold slots: autocommit (a session lock outlives nothing but
+    its connection), ``lock_timeout`` bounding each wait in a key's queue."""
+    engine = create_engine(
+        url, isolation_level="AUTOCOMMIT", pool_size=local, max_overflow=0, pool_timeout=60
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {int(wait_ms)}")
+            cur.execute("SET application_name = 'paidy-ops slots'")
+
+    return engine
+
+
+_lock = threading.Lock()
+_cluster: weakref.WeakKeyDictionary[Database, dict[tuple[int, int], ClusterSlots]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def slots_for(db: Database, local: int, cluster_cap: int | None = None) -> Slots:
+    """The slots a process using ``db`` should hold Paidy calls with: cluster-wide on
+    PostgreSQL (``cluster_cap`` slots, default ``local``), else this process's semaphore.
+    One :class:`ClusterSlots` per database, cap and local bound in a process."""
+    if db.dialect != "postgresql":
+        return LocalSlots(local)
+    cap = cluster_cap or local
+    with _lock:
+        mine = _cluster.setdefault(db, {})
+        slots = mine.get((cap, local))
+        if slots is None:
+            slots = mine[(cap, local)] = ClusterSlots(db.url, cap, local)
+        return slots
+
+
+def close_cluster_slots(db: Database) -> None:
+    """Close the slot connections of ``db`` (tests, before dropping a database)."""
+    with _lock:
+        mine = _cluster.pop(db, {})
+    for slots in mine.values():
+        slots.close()
