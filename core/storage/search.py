@@ -696,11 +696,22 @@ def _fts_rowids(db: Database, terms: list[str], key: str, *, names: bool) -> tup
 
 
 def _text_match(
-    db: Database, cols: list[Any], terms: list[str], key: str, drive: bool, *, names: bool
+    db: Database,
+    cols: list[Any],
+    terms: list[str],
+    key: str,
+    drive: bool,
+    *,
+    names: bool,
+    id_range: tuple[Any, Any] | None = None,
 ) -> ColumnElement[bool]:
     """Any of ``terms`` is a substring of any of ``cols`` (case-insensitive). ``drive=False``
-    keeps SQLite from starting the query from the FTS matches (``+id`` is not indexable)."""
+    keeps SQLite from starting the query from the FTS matches (``+id`` is not indexable);
+    ``id_range`` (low, high) limits the FTS lookup to those rowids (FTS5 seeks them)."""
     fts, like_terms = _fts_rowids(db, terms, key, names=names)
+    if fts is not None and id_range is not None:
+        found = fts.subquery("fts")
+        fts = select(found.c.rowid).where(found.c.rowid.between(*id_range))
     oid = OT.c.id if drive else OT.c.id + literal_column("0")
     parts: list[ColumnElement[bool]] = [] if fts is None else [oid.in_(fts)]
     for term in like_terms:
@@ -713,10 +724,13 @@ def _text_match(
     return or_(*parts)
 
 
-def _pg_name_keys_match(terms: list[str]) -> ColumnElement[bool]:
+def _pg_name_keys_match(terms: list[str], *, counting: bool = False) -> ColumnElement[bool]:
     """PostgreSQL: the order_name_keys rows holding any of ``terms`` (case-insensitive, as
-    ILIKE: both sides lowercased by the database). The GIN index finds the candidates
-    (exactly, up to GRAM_MAX characters); ``strpos`` decides."""
+    ILIKE: both sides lowercased by the database). The GIN index finds the candidates,
+    exactly for terms of up to GRAM_MAX characters; ``strpos`` decides. ``counting``: when
+    every term is that short the index alone decides (a count then never reads a key: a
+    third faster), else ``strpos`` stays as the cheap per-row test a walk of the sort index
+    uses instead of computing the grams."""
     keys = NK.c["keys"]
     top = literal_column(str(GRAM_MAX))
     grams = func.paidy_grams(keys, literal_column("1"), top)
@@ -727,16 +741,20 @@ def _pg_name_keys_match(terms: list[str]) -> ColumnElement[bool]:
     for term in terms:
         if len(term) > GRAM_MAX:
             hints.append(grams.bool_op("@>")(func.paidy_grams(func.lower(term), top, top)))
+    if counting and len(short) == len(terms):
+        return or_(*hints)
     found = or_(*[func.strpos(keys, func.lower(t)) > 0 for t in terms])
     return and_(or_(*hints), found)
 
 
-def _name_condition(db: Database, raw: str, drive: bool) -> ColumnElement[bool]:
+def _name_condition(
+    db: Database, raw: str, drive: bool, id_range: tuple[Any, Any] | None
+) -> ColumnElement[bool]:
     terms = _name_terms(raw)
     if db.dialect == "postgresql":
         return OT.c.id.in_(select(NK.c.order_id).where(_pg_name_keys_match(terms)))
     cols = [name_key(OT.c.customer_name), name_key(OT.c.customer_kana)]
-    return _text_match(db, cols, terms, "name_fts", drive, names=True)
+    return _text_match(db, cols, terms, "name_fts", drive, names=True, id_range=id_range)
 
 
 def _text_only_count(db: Database, q: OrderQuery) -> Select | None:
@@ -744,7 +762,7 @@ def _text_only_count(db: Database, q: OrderQuery) -> Select | None:
     condition (triggers keep them exactly in step with orders)."""
     given = set(q.model_dump(exclude_defaults=True))
     if given == {"name"} and db.dialect == "postgresql":
-        match = _pg_name_keys_match(_name_terms(q.name))
+        match = _pg_name_keys_match(_name_terms(q.name), counting=True)
         return select(func.count()).select_from(NK).where(match)
     if given == {"name"}:
         fts, left = _fts_rowids(db, _name_terms(q.name), "name_fts", names=True)
@@ -762,9 +780,13 @@ def _email_terms(raw: str) -> list[str]:
 
 
 def _order_conditions(
-    db: Database, q: OrderQuery, *, fts_drives: bool = True
+    db: Database,
+    q: OrderQuery,
+    *,
+    fts_drives: bool = True,
+    id_range: tuple[Any, Any] | None = None,
 ) -> list[ColumnElement[bool]]:
-    """Conditions on the orders table."""
+    """Conditions on the orders table (``id_range``: see :func:`_text_match`)."""
     c: list[ColumnElement[bool]] = []
     if q.order_no is not None:
         c.append(OT.c.order_no == q.order_no)
@@ -773,10 +795,14 @@ def _order_conditions(
     if q.order_to is not None:
         c.append(OT.c.order_no <= q.order_to)
     if q.name:
-        c.append(_name_condition(db, q.name, fts_drives))
+        c.append(_name_condition(db, q.name, fts_drives, id_range))
     if q.email:
         terms = _email_terms(q.email)
-        c.append(_text_match(db, [OT.c.email], terms, "email_fts", fts_drives, names=False))
+        c.append(
+            _text_match(
+                db, [OT.c.email], terms, "email_fts", fts_drives, names=False, id_range=id_range
+            )
+        )
     if q.birth_from is not None:
         c.append(OT.c.birth_date >= q.birth_from)
     if q.birth_to is not None:
@@ -823,9 +849,15 @@ def _payment_conditions(q: OrderQuery, now: datetime) -> list[ColumnElement[bool
 
 
 def _conditions(
-    db: Database, q: OrderQuery, now: datetime, *, fts_drives: bool = True
+    db: Database,
+    q: OrderQuery,
+    now: datetime,
+    *,
+    fts_drives: bool = True,
+    id_range: tuple[Any, Any] | None = None,
 ) -> list[ColumnElement[bool]]:
-    return _order_conditions(db, q, fts_drives=fts_drives) + _payment_conditions(q, now)
+    conditions = _order_conditions(db, q, fts_drives=fts_drives, id_range=id_range)
+    return conditions + _payment_conditions(q, now)
 
 
 def _check_sort(sort: str) -> Any:
@@ -880,17 +912,23 @@ def build_select(
         return c.label(k)
 
     stmt = select(*[col(k) for k in chosen])
-    conditions = _conditions(db, query, now, fts_drives=within_first is None)
-    stmt = stmt.select_from(_from_clause(query, chosen, sort)).where(*conditions)
     if sort == "expires_at":
         first = (sort_col.desc() if descending else sort_col.asc()).nulls_last()
     else:
         first = sort_col.desc() if descending else sort_col.asc()
     tiebreak = OT.c.order_no.desc() if descending else OT.c.order_no.asc()
     order = (first, tiebreak) if sort != "order_no" else (first,)
-    if within_first is not None:
-        prefix = select(OT.c.id).order_by(*order).limit(within_first)
-        stmt = stmt.where(OT.c.id.in_(prefix))
+    prefix = id_range = None
+    if within_first is not None:  # the first N of the sort order; text lookups within their ids
+        prefix = select(OT.c.id).order_by(*order).limit(within_first).cte("prefix")
+        id_range = (
+            select(func.min(prefix.c.id)).scalar_subquery(),
+            select(func.max(prefix.c.id)).scalar_subquery(),
+        )
+    conditions = _conditions(db, query, now, fts_drives=prefix is None, id_range=id_range)
+    stmt = stmt.select_from(_from_clause(query, chosen, sort)).where(*conditions)
+    if prefix is not None:
+        stmt = stmt.where(OT.c.id.in_(select(prefix.c.id)))
     return stmt.order_by(*order)
 
 
@@ -922,7 +960,20 @@ class SearchPage:
 def count_orders(db: Database, query: OrderQuery, *, now: datetime) -> int:
     """How many orders match. Reads only the table(s) the conditions need."""
     with db.engine.connect() as conn:
+        _interactive(conn, db)
         return int(conn.execute(count_select(db, query, now=now)).scalar_one())
+
+
+def _interactive(conn: Any, db: Database, *, serial: bool = False) -> None:
+    """PostgreSQL, for this transaction: no JIT (compiling a count over 100,000 rows costs
+    more than running it), and with ``serial`` no parallel workers (starting them costs
+    more than a 50-row page; the planner counts neither well under load)."""
+    if db.dialect != "postgresql":
+        return
+    settings = "set_config('jit', 'off', true)"
+    if serial:
+        settings += ", set_config('max_parallel_workers_per_gather', '0', true)"
+    conn.exec_driver_sql(f"SELECT {settings}")
 
 
 def count_select(db: Database, query: OrderQuery, *, now: datetime) -> Select:
@@ -964,10 +1015,12 @@ def search_orders(
             f"表示件数は1〜{MAX_PAGE_SIZE}で指定してください。",
             f"The page size must be between 1 and {MAX_PAGE_SIZE}.",
         )
-    total = count_orders(db, query, now=now)
-    pages = max(1, math.ceil(total / page_size))
-    page = min(page, pages)
     with db.engine.connect() as conn:
+        _interactive(conn, db)
+        total = int(conn.execute(count_select(db, query, now=now)).scalar_one())
+        pages = max(1, math.ceil(total / page_size))
+        page = min(page, pages)
+        _interactive(conn, db, serial=True)
         ids = _page_ids(conn, db, query, now, sort, descending, page, page_size, total)
         rows = []
         if ids:
@@ -1006,13 +1059,16 @@ def _page_ids(
     age, which the planner cannot see from the statistics, so it may walk the sort index
     past hundreds of thousands of newer orders to find the first "expiring soon" one. Up to
     SORT_ALL_MAX such matches are taken first and sorted in full (:func:`_sorted_in_full`):
-    bounded by their number, wherever they are in the order.
+    bounded by their number, wherever they are in the order. (SQLite's plan for them is
+    already that one; it skips the walk that would find nothing.)
     """
     offset = (page - 1) * size
-    if db.dialect == "postgresql" and query.needs_payment() and total <= SORT_ALL_MAX:
+    few_by_payment = query.needs_payment() and total <= SORT_ALL_MAX
+    if db.dialect == "postgresql" and few_by_payment:
         stmt = _sorted_in_full(db, query, now, sort, descending)
         return list(conn.execute(stmt.limit(size).offset(offset)).scalars().all())
-    if db.dialect == "sqlite" and sort in WALK_SORTS and total >= WALK_FROM:
+    walk = sort in WALK_SORTS and total >= WALK_FROM and not few_by_payment
+    if db.dialect == "sqlite" and walk:
         budget = min(50_000, WALK_ROWS_PER_RESULT * (offset + size))
         walk = build_select(
             db,
