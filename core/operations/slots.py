@@ -32,7 +32,7 @@ import weakref
 from typing import Protocol
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from core.paidy.errors import PaidyUnavailable
 from core.storage.db import Database
@@ -40,15 +40,15 @@ from core.storage.db import Database
 SLOT_SPACE = 0x50594453  # first key of pg_advisory_lock(int, int): "PYDS" (Paidy slots)
 WAIT_MS = 50  # a waiter re-tries every key at least this often
 
-_TRY_ANY = text(
-    "SELECT k FROM unnest(CAST(:keys AS integer[])) AS t(k) "
-    "WHERE pg_try_advisory_lock(:space, k) LIMIT 1"
+_TRY_ANY = (
+    "SELECT k FROM unnest(CAST(%(keys)s AS integer[])) AS t(k) "
+    "WHERE pg_try_advisory_lock(%(space)s, k) LIMIT 1"
 )  # pipelined: the filter runs row by row and LIMIT stops at the first lock taken
-_WAIT_ONE = text("SELECT pg_advisory_lock(:space, :k)")
+_WAIT_ONE = "SELECT pg_advisory_lock(%(space)s, %(k)s)"
 # Everything this connection holds: it holds slots only, and a wait cut short by
 # lock_timeout may still have been granted the lock (PostgreSQL keeps a session lock granted
 # as the timeout fired); unlocking all leaves nothing behind either way.
-_RELEASE = text("SELECT pg_advisory_unlock_all()")
+_RELEASE = "SELECT pg_advisory_unlock_all()"
 
 
 class Slots(Protocol):
@@ -111,33 +111,40 @@ class ClusterSlots:
     def __enter__(self) -> None:
         self._sem.acquire()
         try:
-            self._held.slot = self._take()
+            self._held.slot = self._take()  # the connection holding this thread's slot
         except BaseException:
             self._sem.release()
             raise
 
     def __exit__(self, *exc: object) -> None:
-        conn, _key = self._held.__dict__.pop("slot")
+        conn = self._held.__dict__.pop("slot")
         try:
-            conn.execute(_RELEASE)
-        except DBAPIError:
+            with conn.cursor() as cur:
+                cur.execute(_RELEASE)
+        except Exception:
             conn.invalidate()  # closing the connection frees the lock on the server
         finally:
             conn.close()
             self._sem.release()
 
     def _take(self):
+        """A pooled DBAPI connection (psycopg, autocommit) holding one slot's lock: plain
+        cursors, two statements per call, nothing else between us and the server."""
+        import psycopg
+
         for tries_left in (1, 0):  # a connection found dead (server restart) is replaced once
             try:
-                conn = self._engine.connect()
-            except DBAPIError:
+                conn = self._engine.raw_connection()
+            except (DBAPIError, psycopg.Error):
                 raise SlotUnavailable() from None
             try:
-                return conn, self._lock_one(conn)
-            except DBAPIError as exc:
+                self._lock_one(conn)
+                return conn
+            except psycopg.OperationalError:
+                broken = conn.dbapi_connection is None or conn.dbapi_connection.broken
                 conn.invalidate()
                 conn.close()
-                if not (exc.connection_invalidated and tries_left):
+                if not (broken and tries_left):
                     raise SlotUnavailable() from None
             except BaseException:
                 conn.invalidate()  # a lock may have been granted as we were interrupted
@@ -146,24 +153,27 @@ class ClusterSlots:
         raise AssertionError("unreachable")
 
     def _lock_one(self, conn) -> int:
+        import psycopg
+
         start = random.randrange(self.cap)
         keys = [(start + i) % self.cap for i in range(self.cap)]
-        for attempt in itertools.count():
-            key = conn.execute(_TRY_ANY, {"space": SLOT_SPACE, "keys": keys}).scalar()
-            if key is not None:
-                return key
-            key = keys[attempt % self.cap]
-            try:
-                conn.execute(_WAIT_ONE, {"space": SLOT_SPACE, "k": key})
-                return key
-            except OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
-                    raise
-                conn.execute(_RELEASE)  # the timed-out wait may have been granted after all
+        with conn.cursor() as cur:
+            for attempt in itertools.count():
+                cur.execute(_TRY_ANY, {"space": SLOT_SPACE, "keys": keys})
+                row = cur.fetchone()
+                if row is not None:
+                    return row[0]
+                key = keys[attempt % self.cap]
+                try:
+                    cur.execute(_WAIT_ONE, {"space": SLOT_SPACE, "k": key})
+                    return key
+                except psycopg.errors.LockNotAvailable:  # lock_timeout: try every key again
+                    cur.execute(_RELEASE)  # the timed-out wait may have been granted after all
         raise AssertionError("unreachable")
 
     def in_use(self) -> int:
-        """Slots held right now across the cluster (from pg_locks; for tests and the bench)."""
+        """Slots held right now across the cluster (from pg_locks; for tests and the bench).
+        Uses one of this object's pooled connections: not from a thread holding the last."""
         with self._engine.connect() as conn:
             return conn.execute(
                 text(

@@ -173,3 +173,30 @@ def test_three_processes_share_one_cap_and_run_every_item_once(cluster_db):
     assert row["statuses"] == {"ok": 200}, row
     assert row["capture_posts"] == row["captures_applied"] == 200, row
     assert row["audit_rows"] == row["audited_payments"] == 200, row
+
+
+def test_a_slot_connection_cut_by_the_server_is_replaced(pg_url):
+    """A pooled slot connection the server dropped (restart, idle timeout) is replaced on
+    the next call instead of failing it."""
+    slots = ClusterSlots(pg_url, cap=2, local=1)
+    probe = ClusterSlots(pg_url, cap=2, local=1)  # counts the locks on its own connection
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        with slots:
+            pass  # one connection now sits in the slots' pool
+        with admin.connect() as conn:
+            cut = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'paidy-ops slots' AND datname = current_database() "
+                    "AND state = 'idle'"
+                )
+            ).scalar_one()
+        assert cut >= 1
+        with slots:
+            assert probe.in_use() == 1
+        assert probe.in_use() == 0
+    finally:
+        admin.dispose()
+        slots.close()
+        probe.close()
