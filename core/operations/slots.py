@@ -35,7 +35,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from core.paidy.errors import PaidyUnavailable
-from core.storage.db import Database
+from core.storage.db import Database, ping_when_idle
 
 SLOT_SPACE = 0x50594453  # first key of pg_advisory_lock(int, int): "PYDS" (Paidy slots)
 WAIT_MS = 50  # a waiter re-tries every key at least this often
@@ -132,7 +132,7 @@ class ClusterSlots:
         cursors, two statements per call, nothing else between us and the server."""
         import psycopg
 
-        for tries_left in (1, 0):  # a connection found dead (server restart) is replaced once
+        for tries_left in range(self.local, -1, -1):  # dropped connections are replaced
             try:
                 conn = self._engine.raw_connection()
             except (DBAPIError, psycopg.Error):
@@ -140,11 +140,10 @@ class ClusterSlots:
             try:
                 self._lock_one(conn)
                 return conn
-            except psycopg.OperationalError:
-                broken = conn.dbapi_connection is None or conn.dbapi_connection.broken
-                conn.invalidate()
+            except psycopg.OperationalError:  # the server dropped it: once more, anew
+                conn.invalidate()  # (closing it frees whatever it may have been granted)
                 conn.close()
-                if not (broken and tries_left):
+                if not tries_left:
                     raise SlotUnavailable() from None
             except BaseException:
                 conn.invalidate()  # a lock may have been granted as we were interrupted
@@ -197,6 +196,7 @@ def _slot_engine(url: str, local: int, wait_ms: int) -> Engine:
     engine = create_engine(
         url, isolation_level="AUTOCOMMIT", pool_size=local, max_overflow=0, pool_timeout=60
     )
+    ping_when_idle(engine)  # a connection the server dropped is replaced before use
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:

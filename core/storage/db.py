@@ -12,6 +12,7 @@ two at a time too.
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -117,7 +118,7 @@ def _open(url: str) -> Database:
         if parsed.get_backend_name() == "postgresql":
             kwargs.update(pool_size=10, max_overflow=10)
         engine = create_engine(url, **kwargs)
-        _ping_when_idle(engine)
+        ping_when_idle(engine)
     immediate_engine = engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
     return Database(
         url=url,
@@ -131,13 +132,17 @@ def _open(url: str) -> Database:
 IDLE_PING_S = 10.0  # a pooled connection idle longer than this is tested before use
 
 
-def _ping_when_idle(engine: Engine) -> None:
-    """Pessimistic disconnect handling, but only for connections that sat idle: one that
-    was checked in less than IDLE_PING_S ago was just working, so testing it costs a round
-    trip (and, under batch load, CPU) per transaction for nothing (``pool_pre_ping`` tests
-    every checkout: +13 % wall time on a PostgreSQL batch at concurrency 8). A server
-    restart or a network cut is still found before use: the pool replaces the connection
-    (SQLAlchemy's documented ``DisconnectionError`` on checkout)."""
+def ping_when_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling without a round trip per transaction.
+
+    ``pool_pre_ping`` tests every checkout with a query: a round trip (and, under batch
+    load, CPU) per transaction; +13 % wall time on a PostgreSQL batch at concurrency 8.
+    Here a connection is tested only when there is a reason: it sat idle longer than
+    IDLE_PING_S (a silent network cut), or its socket has something to read although no
+    query is running, which on an idle PostgreSQL connection means the server closed it
+    (terminated backend, server restart: the goodbye message or EOF is waiting; checking
+    is one non-blocking ``select``). A failed test makes the pool replace the connection
+    (SQLAlchemy's documented ``DisconnectionError`` on checkout) before anyone uses it."""
 
     @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
@@ -146,13 +151,22 @@ def _ping_when_idle(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn, record, _proxy) -> None:
-        if time.monotonic() - record.info.get("checked_in", 0.0) < IDLE_PING_S:
+        idle = time.monotonic() - record.info.get("checked_in", 0.0) >= IDLE_PING_S
+        if not idle and not _has_input(dbapi_conn):
             return
         try:
             with closing(dbapi_conn.cursor()) as cursor:
                 cursor.execute("SELECT 1")
         except Exception as exc:
             raise DisconnectionError(str(exc)) from exc
+
+
+def _has_input(dbapi_conn) -> bool:
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError, AttributeError):
+        return True  # closed or unknown: let the test query decide
+    return bool(readable)
 
 
 def _is_memory(database: str | None) -> bool:
