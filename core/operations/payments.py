@@ -15,7 +15,7 @@ from datetime import datetime
 from core.domain import errors
 from core.domain.money import refundable, validate_refund, validate_update
 from core.domain.states import Action, check_action
-from core.operations import audit, locks
+from core.operations import audit, finish_hooks, locks
 from core.operations.context import Ops
 from core.operations.results import (
     SUCCESS,
@@ -227,6 +227,7 @@ def _finish(
         audit.fill_outcome(s, audit_id, result, now)
         row.last_result, row.last_result_at = result.message_ja, now
         locks.release_in(s, payment_id)
+        finish_hooks.run(s, with_(result, audit_id=audit_id))  # e.g. the batch item's row
     return with_(result, audit_id=audit_id)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.domain.states import Action
-from core.operations import audit
+from core.operations import audit, finish_hooks
 from core.operations.context import Ops
 from core.operations.results import (
     ActionResult,
@@ -143,7 +143,11 @@ def _store_if_current(ops: Ops, actor: Actor, payment_id: str, version: int, res
         )
         if settled or before != after:
             row.last_result, row.last_result_at = result.message_ja, now
-        return with_(result, audit_id=audit.add_attempt(s, actor.name, result, now, job_id=job_id))
+        result = with_(
+            result, audit_id=audit.add_attempt(s, actor.name, result, now, job_id=job_id)
+        )
+        finish_hooks.run(s, result)  # e.g. the batch item's row, in this transaction
+        return result
 
 
 def _refresh_result(before, after, order_no, payment_id) -> ActionResult:
