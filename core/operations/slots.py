@@ -14,18 +14,20 @@ the request; ``PaidyClient.use_slots``). Two kinds:
   slot, and it needs at most that many connections.
 
 Taking a cluster slot: one statement tries every key (``pg_try_advisory_lock``, in a random
-rotation so processes do not all contend for slot 0); when all are taken, wait *in* the
-lock queue of one key (``pg_advisory_lock`` under a short ``lock_timeout``: PostgreSQL hands
-the lock over the moment its holder lets go), and on timeout try every key again, so a slot
-freed elsewhere is never left idle for longer than ``WAIT_MS``.
-
+rotation so processes do not all contend for slot 0). When all are taken, the caller queues
+for the waiters' lock ``(SLOT_SPACE, QUEUE_KEY)`` (``pg_advisory_lock``: PostgreSQL grants
+it first come, first served). Only its holder, the head of the queue, waits for a slot: it
+``LISTEN``s on ``paidy_slots``, tries every key, and sleeps until a holder's release
+(``pg_advisory_unlock_all()`` with ``pg_notify('paidy_slots')`` in the same statement) wakes
+it, so a freed slot is taken again within a round trip and no other waiter polls. A slot
+freed by a dying process sends no notification: the head also tries again every
+``FALLBACK_S``. Once it has a slot it leaves the queue and the next waiter is head.
 When the database cannot be reached, no slot is taken and nothing is sent:
 :class:`SlotUnavailable` (a :class:`~core.paidy.errors.PaidyUnavailable`) says so.
 """
 
 from __future__ import annotations
 
-import itertools
 import random
 import threading
 import weakref
@@ -38,17 +40,20 @@ from core.paidy.errors import PaidyUnavailable
 from core.storage.db import Database, ping_when_idle
 
 SLOT_SPACE = 0x50594453  # first key of pg_advisory_lock(int, int): "PYDS" (Paidy slots)
-WAIT_MS = 50  # a waiter re-tries every key at least this often
+QUEUE_KEY = -1  # (SLOT_SPACE, QUEUE_KEY): the waiters' queue; slots are 0..cap-1
+CHANNEL = "paidy_slots"
+FALLBACK_S = 0.1  # the head re-tries at least this often (a dead holder notifies nobody)
 
 _TRY_ANY = (
     "SELECT k FROM unnest(CAST(%(keys)s AS integer[])) AS t(k) "
     "WHERE pg_try_advisory_lock(%(space)s, k) LIMIT 1"
 )  # pipelined: the filter runs row by row and LIMIT stops at the first lock taken
-_WAIT_ONE = "SELECT pg_advisory_lock(%(space)s, %(k)s)"
-# Everything this connection holds: it holds slots only, and a wait cut short by
-# lock_timeout may still have been granted the lock (PostgreSQL keeps a session lock granted
-# as the timeout fired); unlocking all leaves nothing behind either way.
-_RELEASE = "SELECT pg_advisory_unlock_all()"
+_QUEUE = f"SELECT pg_advisory_lock({SLOT_SPACE}, {QUEUE_KEY})"
+_LISTEN = f"LISTEN {CHANNEL}"
+_LEAVE_QUEUE = f"UNLISTEN {CHANNEL}; SELECT pg_advisory_unlock({SLOT_SPACE}, {QUEUE_KEY})"
+# Everything this connection holds (it is used for slots only, so nothing else is lost),
+# and wake the head of the queue.
+_RELEASE = f"SELECT pg_advisory_unlock_all(), pg_notify('{CHANNEL}', '')"
 
 
 class Slots(Protocol):
@@ -100,13 +105,13 @@ class ClusterSlots:
     """At most ``cap`` calls at once across every process using this PostgreSQL database,
     and at most ``local`` from this one."""
 
-    def __init__(self, url: str, cap: int, local: int, *, wait_ms: int = WAIT_MS) -> None:
+    def __init__(self, url: str, cap: int, local: int) -> None:
         self.cap = max(1, int(cap))
         self.local = max(1, int(local))
         self.capacity = min(self.cap, self.local)  # what this process can have in flight
         self._sem = threading.BoundedSemaphore(self.local)
         self._held = threading.local()
-        self._engine = _slot_engine(url, self.local, wait_ms)
+        self._engine = _slot_engine(url, self.local)
 
     def __enter__(self) -> None:
         self._sem.acquire()
@@ -152,23 +157,27 @@ class ClusterSlots:
         raise AssertionError("unreachable")
 
     def _lock_one(self, conn) -> int:
-        import psycopg
-
         start = random.randrange(self.cap)
         keys = [(start + i) % self.cap for i in range(self.cap)]
         with conn.cursor() as cur:
-            for attempt in itertools.count():
-                cur.execute(_TRY_ANY, {"space": SLOT_SPACE, "keys": keys})
-                row = cur.fetchone()
-                if row is not None:
-                    return row[0]
-                key = keys[attempt % self.cap]
-                try:
-                    cur.execute(_WAIT_ONE, {"space": SLOT_SPACE, "k": key})
-                    return key
-                except psycopg.errors.LockNotAvailable:  # lock_timeout: try every key again
-                    cur.execute(_RELEASE)  # the timed-out wait may have been granted after all
-        raise AssertionError("unreachable")
+            key = self._try_any(cur, keys)
+            if key is not None:
+                return key
+            cur.execute(_QUEUE)  # wait our turn; then we are the only one waiting for a slot
+            try:
+                cur.execute(_LISTEN)  # before trying: a release after the try still wakes us
+                while (key := self._try_any(cur, keys)) is None:
+                    for _ in conn.dbapi_connection.notifies(timeout=FALLBACK_S, stop_after=1):
+                        pass
+                return key
+            finally:
+                cur.execute(_LEAVE_QUEUE)
+
+    @staticmethod
+    def _try_any(cur, keys: list[int]) -> int | None:
+        cur.execute(_TRY_ANY, {"space": SLOT_SPACE, "keys": keys})
+        row = cur.fetchone()
+        return None if row is None else row[0]
 
     def in_use(self) -> int:
         """Slots held right now across the cluster (from pg_locks; for tests and the bench).
@@ -190,9 +199,9 @@ class ClusterSlots:
         return f"ClusterSlots(cap={self.cap}, local={self.local})"
 
 
-def _slot_engine(url: str, local: int, wait_ms: int) -> Engine:
+def _slot_engine(url: str, local: int) -> Engine:
     """Connections used only to hold slots: autocommit (a session lock outlives nothing but
-    its connection), ``lock_timeout`` bounding each wait in a key's queue."""
+    its connection; a notification is sent as its statement ends)."""
     engine = create_engine(
         url, isolation_level="AUTOCOMMIT", pool_size=local, max_overflow=0, pool_timeout=60
     )
@@ -201,7 +210,6 @@ def _slot_engine(url: str, local: int, wait_ms: int) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:
         with dbapi_conn.cursor() as cur:
-            cur.execute(f"SET lock_timeout = {int(wait_ms)}")
             cur.execute("SET application_name = 'paidy-ops slots'")
 
     return engine
