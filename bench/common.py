@@ -34,7 +34,7 @@ RESULTS = BENCH / "results"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BENCHMARKS = ("search", "pages", "export", "batch", "sync", "pdf", "settle")
+BENCHMARKS = ("search", "pages", "export", "batch", "sync", "pdf", "settle", "cluster")
 
 
 # ------------------------------------------------------------------------------- sizes
@@ -68,6 +68,12 @@ class Sizes:
     settle_timeout_s: float = 30.0  # PAIDY_TIMEOUT_S of the settle bench (the default)
     settle_delay_s: float | None = None  # None = the default, timeout + 30 s
     settle_tick_s: float = 5.0  # the worker pool's housekeeping interval
+    cluster_items: int = 10_000  # one capture job run by 2 app nodes + 3 workers (PostgreSQL)
+    cluster_latency_ms: int = 100
+    # PAIDY_CLUSTER_CONCURRENCY. 4, not 8: feeding 8 slots at 100 ms (80 items/s at ~17 ms
+    # of Python per item, spread over 5 processes, plus PostgreSQL and the sandbox) takes
+    # about two cores, the whole machine of the results; 4 measures the cap, not the CPU.
+    cluster_cap: int = 4
 
 
 FULL = Sizes(
@@ -106,6 +112,8 @@ QUICK = Sizes(
     sync_payments=1000,
     sync_concurrencies=(8,),
     pg_batch_concurrencies=(8,),
+    cluster_items=1000,
+    cluster_latency_ms=50,
 )
 SMOKE = Sizes(
     mode="smoke",
@@ -132,6 +140,9 @@ SMOKE = Sizes(
     settle_timeout_s=2.0,
     settle_delay_s=1.0,
     settle_tick_s=0.2,
+    cluster_items=40,
+    cluster_latency_ms=5,
+    cluster_cap=4,
 )
 PROFILES = {s.mode: s for s in (FULL, QUICK, SMOKE)}
 

@@ -173,11 +173,17 @@ def drop_pg(admin_url: str, name: str) -> None:
         engine.dispose()
 
 
+def pg_dataset_name(n: int, rev: str) -> str:
+    """``bench_orders_<n>_r<rev>``: worktrees at different migration heads sharing one
+    server each keep their own dataset instead of dropping each other's."""
+    return f"bench_orders_{n}_r{re.sub(r'[^0-9A-Za-z_]', '_', rev)}"
+
+
 def pg_dataset(ctx: Context, n: int, seed: int = 1) -> Dataset:
     assert ctx.pg_url
     rev = head_revision()
     now = dataset_now(ctx, n, seed)
-    name = f"bench_orders_{n}"
+    name = pg_dataset_name(n, rev)
     url = pg_url_for(ctx.pg_url, name)
     meta = None if ctx.rebuild else pg_comment(ctx.pg_url, name)
     if meta and meta.get("now") == now.isoformat() and meta.get("seed") == seed:
@@ -212,7 +218,7 @@ def forget(ctx: Context, n: int, seed: int = 1) -> None:
     for path in ctx.data_dir.glob(f"*-{n}-s{seed}*"):
         _remove_sqlite(path)
     if ctx.pg_url:
-        drop_pg(ctx.pg_url, f"bench_orders_{n}")
+        drop_pg(ctx.pg_url, pg_dataset_name(n, head_revision()))
 
 
 def pg_available(url: str | None) -> bool:

@@ -22,6 +22,7 @@ from core.storage.search import OrderQuery, search_orders
 
 APP = str(ROOT / "streamlit_app.py")
 GOAL_MS = 300
+GOAL_P95_MS = 400
 ENV = ("DATABASE_URL", "PAIDY_API_BASE", "AUTH_MODE", "PAIDY_SECRET_KEY")
 QUIET = (  # "missing ScriptRunContext" / "No runtime found": expected outside a server
     "streamlit.runtime.scriptrunner_utils.script_run_context",
@@ -165,8 +166,11 @@ def run(ctx: Context) -> dict:
         slowest = max(mine, key=lambda r: r["rerun"]["median_ms"])
         goals.append(
             goal(
-                f"rerun < {GOAL_MS} ms (median) on {dialect} at 1,000,000 orders",
-                (slowest["rerun"]["median_ms"] < GOAL_MS) if judged else None,
+                f"rerun < {GOAL_MS} ms (median) and < {GOAL_P95_MS} ms (p95) on {dialect} at "
+                "1,000,000 orders",
+                (slowest["rerun"]["median_ms"] < GOAL_MS and worst["rerun"]["p95_ms"] < GOAL_P95_MS)
+                if judged
+                else None,
                 f"slowest median {slowest['rerun']['median_ms']:.0f} ms '{slowest['screen']}', "
                 f"worst p95 {worst['rerun']['p95_ms']:.0f} ms '{worst['screen']}'",
             )

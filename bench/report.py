@@ -16,6 +16,7 @@ TITLES = {
     "sync": "Sync (状態確認 of open payments)",
     "pdf": "PDF (List PDF, default columns; 帳票)",
     "settle": "Settle (time to a definite answer after a lost reply)",
+    "cluster": "Cluster: one job, several processes, one Paidy cap (PostgreSQL)",
 }
 
 
@@ -80,6 +81,14 @@ def _notes(name: str, doc: dict) -> list[str]:
             f"PAIDY_TIMEOUT_S {cfg.get('client_timeout_s')} s, settle delay "
             f"{cfg.get('settle_delay_s')} s (the default: timeout + 30 s), worker "
             f"housekeeping every {cfg.get('tick_s')} s; wait = send to a definite audit entry."
+        ]
+    if name == "cluster":
+        return [
+            f"{cfg.get('items', 0):,} captures as one job run by {cfg.get('apps')} app nodes "
+            f"and {cfg.get('workers')} `python -m core worker` processes sharing PostgreSQL, "
+            f"each with PAIDY_CONCURRENCY={cfg.get('local')}; PAIDY_CLUSTER_CONCURRENCY="
+            f"{cfg.get('cap')}; sandbox latency {cfg.get('latency_ms')} ms; ideal = N x "
+            "latency / cap; *max in flight* is the sandbox's own gauge."
         ]
     return []
 

@@ -48,6 +48,9 @@ def probes(db, now) -> dict[str, OrderQuery]:
         "name fragment 3+ chars (ヤマダ)": OrderQuery(name="ヤマダ"),
         "name fragment 4 chars (山田花子)": OrderQuery(name="山田花子"),
         "name fragment 2 chars (山田)": OrderQuery(name="山田"),
+        "name fragment 1 char (山)": OrderQuery(name="山"),
+        "kana fragment 2 chars (やま)": OrderQuery(name="やま"),
+        "kana fragment 1 char (ヤ)": OrderQuery(name="ヤ"),
         "email fragment (yamada12)": OrderQuery(email="yamada12"),
         "date range 7 days + status shipped": OrderQuery(
             ordered_from=today - timedelta(days=20),

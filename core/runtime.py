@@ -11,6 +11,7 @@ from datetime import timedelta
 from core import logsetup
 from core.operations.batch import WorkerPool
 from core.operations.context import Ops
+from core.operations.slots import slots_for
 from core.paidy.client import PaidyClient
 from core.settings import Mode, Settings, check_startup, get_settings
 from core.storage.db import Database, get_database, upgrade
@@ -97,10 +98,20 @@ def build_runtime(
             _seed_once(db, api_base, sandbox, demo_orders)
     else:
         client = PaidyClient.from_settings(settings)
+    # one process's bound, or on PostgreSQL one bound shared by every process (slots.py)
+    client.use_slots(
+        slots_for(
+            db,
+            settings.paidy_concurrency,
+            settings.paidy_cluster_concurrency,
+            settings.paidy_timeout_s,
+        )
+    )
     ops = Ops(
         db,
         client,
         concurrency=settings.paidy_concurrency,
+        cluster_cap=settings.paidy_cluster_concurrency,
         lock_ttl=lock_ttl_for(settings.paidy_timeout_s),
         settle_delay=settle_delay_for(settings),
     )

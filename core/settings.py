@@ -104,6 +104,17 @@ class Settings(BaseSettings):
         "data/sandbox.db", min_length=1, **allowed("ファイルのパス", "a file path")
     )  # embedded demo sandbox state
 
+    # PostgreSQL: Paidy calls in flight across every process sharing the database (None:
+    # PAIDY_CONCURRENCY); see core/operations/slots.py
+    paidy_cluster_concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        **allowed(
+            "1〜256の整数(未設定: PAIDY_CONCURRENCY)",
+            "a whole number from 1 to 256 (unset: PAIDY_CONCURRENCY)",
+        ),
+    )
     # how long a lost write stays "unknown" before a read may conclude "not done" (None:
     # the request timeout + 30 s; see core.operations.verdict)
     paidy_settle_delay_s: float | None = Field(
@@ -133,7 +144,12 @@ class Settings(BaseSettings):
     shop_phone: str = Field("03-1234-5678", max_length=40)
 
     @field_validator(
-        "paidy_secret_key", "paidy_api_base", "auth_mode", "webhook_token", mode="before"
+        "paidy_secret_key",
+        "paidy_api_base",
+        "auth_mode",
+        "webhook_token",
+        "paidy_cluster_concurrency",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, v: object) -> object:

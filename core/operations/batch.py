@@ -28,7 +28,7 @@ from core.domain.money import refundable
 from core.domain.states import Action, refusal
 from core.logsetup import log_exception
 from core.messages import shown
-from core.operations import payments
+from core.operations import finish_hooks, payments
 from core.operations.context import Ops
 from core.operations.results import ActionResult, Outcome, render, result_for, with_
 from core.operations.snapshots import payment_facts
@@ -287,39 +287,48 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
 
 
 def run_item(ops: Ops, item: BatchItem, report: Report | None = None) -> ActionResult:
-    """Run one claimed item through the service layer and store its definite result.
+    """Run one claimed item through the service layer and store its definite result: in
+    the action's own finish transaction when it gets that far (finish_hooks), else here.
     ``report`` hears the result first, so a caller still knows it if the database is gone."""
     action, actor = BatchAction(item.job.action), _job_actor(item.job)
+    written = [False]
     try:
-        result = _dispatch(ops, actor, action, item)
+        result = _dispatch(ops, actor, action, item, written, report)
     except DBAPIError:
         # The database went away mid-action: the call may have gone out. Unknown, never
         # "failed"; the intent (if written) blocks the payment until a refresh settles it.
         ref = log_exception(log, "batch item %s (order %s): database error", item.id, item.order_no)
         result = _internal(action, item, Outcome.UNKNOWN, "db_unavailable", ref)
+        written[0] = False
     except Exception:  # one failing row never stops the others
         ref = log_exception(log, "batch item %s (order %s) failed", item.id, item.order_no)
         result = _internal(action, item, Outcome.FAILED, "internal_error", ref)
-    if report is not None:
-        report(item, result)
-    status = "ok" if is_done(result) and result.outcome is Outcome.OK else result.outcome.value
-    with ops.db.session(immediate=True) as s:
-        s.execute(
-            update(BatchItem)
-            .where(BatchItem.id == item.id)
-            .values(
-                status=status,
-                message=result.message_ja,
-                audit_id=result.audit_id,
-                finished_at=ops.now(),
-                payment_id=result.payment_id or item.payment_id,
-                result_code=result.code,
-                message_en=result.message_en,
-                msg=result.stored_msg(),
-            )
-        )
-        _maybe_finish(s, item.job_id, ops.now())
+        written[0] = False
+    if not written[0]:
+        if report is not None:
+            report(item, result)
+        with ops.db.session(immediate=True) as s:
+            _store_result(s, ops, item, result)
     return result
+
+
+def _store_result(s, ops: Ops, item: BatchItem, result: ActionResult) -> None:
+    status = "ok" if is_done(result) and result.outcome is Outcome.OK else result.outcome.value
+    s.execute(
+        update(BatchItem)
+        .where(BatchItem.id == item.id)
+        .values(
+            status=status,
+            message=result.message_ja,
+            audit_id=result.audit_id,
+            finished_at=ops.now(),
+            payment_id=result.payment_id or item.payment_id,
+            result_code=result.code,
+            message_en=result.message_en,
+            msg=result.stored_msg(),
+        )
+    )
+    _maybe_finish(s, item.job_id, ops.now())
 
 
 def _internal(action: BatchAction, item: BatchItem, outcome: Outcome, code: str, ref: str):
@@ -329,18 +338,43 @@ def _internal(action: BatchAction, item: BatchItem, outcome: Outcome, code: str,
     )
 
 
-def _dispatch(ops: Ops, actor: Actor, action: BatchAction, item: BatchItem) -> ActionResult:
+def _dispatch(
+    ops: Ops,
+    actor: Actor,
+    action: BatchAction,
+    item: BatchItem,
+    written: list[bool],
+    report: Report | None = None,
+) -> ActionResult:
+    """Run the item's action; its row is written in the action's finish transaction when it
+    gets there (then ``written[0]`` is True), with what :func:`_final` makes of the result."""
+
+    def store(s, result: ActionResult) -> None:
+        final = _final(item, result)
+        if report is not None:
+            report(item, final)
+        _store_result(s, ops, item, final)
+
     if action is BatchAction.REFRESH:
-        return payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
+        with finish_hooks.attach(store) as ran:
+            result = payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
+        written[0] = ran[0]
+        return result
     if item.resumed and item.payment_id:  # crashed mid-call: settle from Paidy's record first
-        payments.refresh(ops, actor, item.order_no, job_id=item.job_id)
+        payments.refresh(ops, actor, item.order_no, job_id=item.job_id)  # (no row written)
     seen = {"job_id": item.job_id, "expected_version": item.confirmed_version}
     run = {
         BatchAction.CAPTURE: lambda: payments.capture(ops, actor, item.order_no, **seen),
         BatchAction.CLOSE: lambda: payments.close(ops, actor, item.order_no, **seen),
         BatchAction.REFUND_FULL: lambda: payments.refund(ops, actor, item.order_no, None, **seen),
     }[action]
-    result = run()
+    with finish_hooks.attach(store) as ran:
+        result = run()
+    written[0] = ran[0]
+    return _final(item, result)
+
+
+def _final(item: BatchItem, result: ActionResult) -> ActionResult:
     if item.resumed and result.code in ALREADY_DONE[result.action]:
         # the crashed worker's call went through: this row is done, not skipped
         return result_for(result.action, Outcome.OK, "settled_done", item.order_no, item.payment_id)

@@ -22,6 +22,9 @@ class Ops:
     client: PaidyClient
     clock: Callable[[], datetime] = utcnow
     concurrency: int = 4
+    #: Paidy calls in flight across every process sharing a PostgreSQL database (None: the
+    #: same as ``concurrency``); ignored on SQLite (see core.operations.slots)
+    cluster_cap: int | None = None
     #: a stored snapshot older than this is re-read from Paidy before an action is guarded
     fresh_for: timedelta = field(default=timedelta(minutes=5))
     #: an in-flight marker older than this belongs to a crashed process and may be taken over
@@ -35,7 +38,10 @@ class Ops:
 
     def __post_init__(self) -> None:
         if not self.client.limited:
-            self.client.limit_in_flight(self.concurrency)
+            from core.operations.slots import slots_for
+
+            wait = self.client.timeout[1]
+            self.client.use_slots(slots_for(self.db, self.concurrency, self.cluster_cap, wait))
         if self.settle_delay is None:
             self.settle_delay = default_settle_delay(self.client.timeout[1])
 

@@ -21,7 +21,7 @@ from core.auth.current import authorize
 from core.domain import cancellation, errors
 from core.domain.money import refundable, validate_refund, validate_update
 from core.domain.states import Action, check_action
-from core.operations import audit, flags, locks
+from core.operations import audit, finish_hooks, flags, locks
 from core.operations.context import Ops
 from core.operations.results import (
     ActionResult,
@@ -270,6 +270,7 @@ def _finish(
         row.last_result, row.last_result_at = result.message_ja, now
         row.last_result_msg = result.stored_msg()
         locks.release_in(s, payment_id)
+        finish_hooks.run(s, with_(result, audit_id=audit_id))  # e.g. the batch item's row
     return with_(result, audit_id=audit_id)
 
 

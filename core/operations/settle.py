@@ -22,7 +22,7 @@ from core.auth.current import authorize
 from core.domain import cancellation
 from core.domain.states import Action, PaymentState
 from core.messages import label_ref
-from core.operations import audit, flags
+from core.operations import audit, finish_hooks, flags
 from core.operations.context import Ops
 from core.operations.results import (
     ActionResult,
@@ -151,7 +151,11 @@ def store_read(
         if settled or late or before != after:
             row.last_result, row.last_result_at = result.message_ja, now
             row.last_result_msg = result.stored_msg()
-        return with_(result, audit_id=audit.add_attempt(s, actor.name, result, now, job_id=job_id))
+        result = with_(
+            result, audit_id=audit.add_attempt(s, actor.name, result, now, job_id=job_id)
+        )
+        finish_hooks.run(s, result)  # e.g. the batch item's row, in this transaction
+        return result
 
 
 def pending_of(ops: Ops, entry: AuditLog) -> Pending:

@@ -59,7 +59,7 @@ class PaidyClient:
     ) -> None:
         self.api_base = api_base.rstrip("/")
         self.read_retries = read_retries
-        self._slots: threading.BoundedSemaphore | None = None
+        self._slots: Any = None  # threading.BoundedSemaphore or use_slots()'s
         if max_in_flight:
             self.limit_in_flight(max_in_flight)
         self._headers = {
@@ -92,6 +92,13 @@ class PaidyClient:
         however many threads use the client."""
         self._slots = threading.BoundedSemaphore(max(1, n))
         self.max_in_flight = max(1, n)
+
+    def use_slots(self, slots: Any) -> None:
+        """Hold one of ``slots`` (a context manager with a ``capacity``) for each request
+        instead of this process's semaphore: e.g. a cluster-wide limit shared by every
+        process (core.operations.slots)."""
+        self._slots = slots
+        self.max_in_flight = slots.capacity
 
     @property
     def limited(self) -> bool:
@@ -196,10 +203,13 @@ class PaidyClient:
         return classify_response(method, path, resp.status_code, content, request_id)
 
     def _slot(self):
-        """One of this process's PAIDY_CONCURRENCY slots; waiting for it is bounded by the
-        request timeout (then nothing was sent: Paidy is 'unavailable', a definite failure)."""
+        """A slot for one call: this process's semaphore (``limit_in_flight``), or the slots
+        given to ``use_slots`` (which bound their own wait). Waiting is bounded by the request
+        timeout; past it nothing is sent (Paidy 'unavailable': a definite failure)."""
         if self._slots is None:
             return nullcontext()
+        if not isinstance(self._slots, threading.BoundedSemaphore):
+            return self._slots
         if not self._slots.acquire(timeout=self.timeout[1]):
             raise PaidyUnavailable("no_slot")  # nothing was sent
         return _Release(self._slots)

@@ -9,7 +9,10 @@ Rules kept here, once:
   the discrepancy rule's partial index); nothing else writes it;
 - the search indexes (btree per filter and sort, trigram for name/kana/email) are declared
   in the migration ``0001_initial`` together with the dialect-specific ones; the ones
-  declared here mirror the portable part so ``Base.metadata`` matches the database.
+  declared here mirror the portable part so ``Base.metadata`` matches the database. The
+  dialect-specific name search structures of ``0007`` (PostgreSQL: ``order_name_keys``
+  and its GIN index; SQLite: ``orders_fts_short``) are search internals kept by triggers,
+  read only by core/storage/search.py, and not mapped here.
 
 Changing a table means a new Alembic migration in ``core/storage/migrations/versions``.
 """

@@ -16,20 +16,27 @@ predicates in :func:`state_condition` are the single SQL form of the rule table,
 displayed ``paidy_state`` column is a CASE built from those same predicates.
 
 Partial match on name / kana / email ("ignoring spaces": the query and the stored names are
-compared with half- and full-width spaces removed; hiragana also finds katakana):
-- PostgreSQL: ``ILIKE '%…%'`` on the space-stripped expressions, served by pg_trgm GIN
-  indexes (1-2 character fragments scan: trigrams cannot serve them).
-- SQLite: an FTS5 trigram table ``orders_fts`` kept by triggers. Fragments of 3+ characters
-  are a phrase MATCH; 1-2 character fragments (a kanji surname: 山田) are looked up in the
-  FTS vocabulary by prefix (each stored value ends with two U+0001, so every occurrence
-  starts some trigram) and matched as an OR of those trigrams; a fragment starting more
+compared with half- and full-width spaces removed; hiragana also finds katakana), by
+fragments of any length (migration 0007 explains the structures):
+- PostgreSQL: names and kana through the side table ``order_name_keys`` (one narrow row per
+  order, kept by a trigger) and its GIN index over every 1-3 character substring: a
+  fragment of up to 3 characters is one index key, a longer one the intersection of its
+  3-character keys; ``strpos`` on the lowercased keys decides (what ``ILIKE`` would). A
+  count over names alone reads only that table. Email: ``ILIKE`` served by pg_trgm.
+- SQLite: FTS5 trigram tables kept by triggers. ``orders_fts``: fragments of 3+ characters
+  are a phrase MATCH; ``orders_fts_short``: a 1-2 character name/kana fragment is one term
+  (``\x03a\x03`` / ``\x03ab``). Email fragments of 1-2 characters are looked up in the
+  ``orders_fts`` vocabulary by prefix (each stored value ends with two U+0001, so every
+  occurrence starts some trigram) and matched as an OR of those trigrams; one starting more
   than MAX_VOCAB_TERMS trigrams falls back to ``LIKE``. Measured at 1,000,000 orders
-  (bench/search_probe.py): ``LIKE`` scans in ~1.1 s, FTS counts 山田 (33,000 matches) in
-  ~6 ms and ヤマダ in ~2 ms; the triggers make seeding about a third slower. So FTS it is.
+  (bench/search_probe.py): ``LIKE`` scans in ~1.1 s, FTS counts 33,000 matches in ~6 ms.
 
-Large result pages on SQLite first try the first few thousand orders of the sort order
+Pages: SQLite first tries the first few thousand orders of the sort order
 (:func:`_page_ids`), so a page of a common surname or of all open payments does not sort
-every match; counts read only the tables their conditions need.
+every match. PostgreSQL sorts a small set of payment-driven matches in full instead of
+walking the sort index (the planner cannot know that "expiring within 7 days" are the
+orders of four weeks ago and would walk past every newer order). Counts read only the
+tables their conditions need.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Text,
     and_,
     case,
     column,
@@ -66,9 +74,11 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    table,
     text,
     type_coerce,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
 
@@ -84,12 +94,16 @@ from core.timeutil import jst_day_range_utc
 
 OT = Order.__table__  # orders
 PT = PaidyPayment.__table__  # paidy_payments
+# PostgreSQL only (migration 0007): lower(name key) || chr(1) || lower(kana key) per order
+NK = table("order_name_keys", column("order_id", Integer), column("keys", Text))
 
 MAX_TEXT = 100
 MAX_DAYS = 3650
 MAX_PAGE_SIZE = 1000
-FTS_MIN = 3  # trigram: shorter fragments go through the FTS vocabulary
-MAX_VOCAB_TERMS = 2000  # a 1-2 character fragment starting more trigrams than this scans
+FTS_MIN = 3  # trigram: shorter fragments go through orders_fts_short (names) / the vocabulary
+MAX_VOCAB_TERMS = 2000  # a 1-2 character email fragment starting more trigrams than this scans
+SHORT_PAD = "\x03"  # the padding of orders_fts_short's units (migration 0007)
+GRAM_MAX = 3  # PostgreSQL: order_name_keys is indexed on every 1..GRAM_MAX character substring
 
 FIELD_NAMES: dict[str, tuple[str, str]] = {
     "order_no": ("注文番号", "order number"),
@@ -594,23 +608,25 @@ DTYPES: dict[str, str] = {
 
 
 # --------------------------------------------------------------------- SQL: conditions
-_fts_cache: weakref.WeakKeyDictionary[Database, bool] = weakref.WeakKeyDictionary()
+_table_cache: weakref.WeakKeyDictionary[Database, dict[str, bool]] = weakref.WeakKeyDictionary()
 
 
-def _has_fts(db: Database) -> bool:
+def _has_table(db: Database, name: str) -> bool:
+    """Whether SQLite has the (FTS) table ``name``: FTS5 or its trigram tokenizer may be
+    missing from the SQLite build (the migrations then log it and searches scan)."""
     if db.dialect != "sqlite":
         return False
-    found = _fts_cache.get(db)
-    if found is None:
+    known = _table_cache.setdefault(db, {})
+    if name not in known:
         with db.engine.connect() as conn:
-            found = (
+            known[name] = (
                 conn.execute(
-                    text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='orders_fts'")
+                    text("SELECT 1 FROM sqlite_master WHERE type='table' AND name=:n"),
+                    {"n": name},
                 ).first()
                 is not None
             )
-        _fts_cache[db] = found
-    return found
+    return known[name]
 
 
 def _like_pattern(term: str) -> str:
@@ -634,6 +650,11 @@ def _fts_phrase(terms: list[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+def _short_unit(term: str) -> str:
+    """The one orders_fts_short term of a 1-2 character fragment (migration 0007)."""
+    return SHORT_PAD + term + (SHORT_PAD if len(term) == 1 else "")
+
+
 def _vocab_terms(db: Database, fragment: str) -> list[str] | None:
     """The trigrams starting with a 1-2 character ``fragment`` (every stored value ends with
     two U+0001, so each occurrence starts one); None when too many to list usefully."""
@@ -650,33 +671,58 @@ def _vocab_terms(db: Database, fragment: str) -> list[str] | None:
     return None if len(terms) > MAX_VOCAB_TERMS else terms
 
 
-def _fts_rowids(db: Database, fts_cols: str, terms: list[str], key: str) -> tuple[Any, list[str]]:
-    """(SELECT rowid FROM orders_fts matching any term, or None; terms left for LIKE)."""
-    if db.dialect != "sqlite" or not _has_fts(db):
+def _fts_rowids(db: Database, terms: list[str], key: str, *, names: bool) -> tuple[Any, list[str]]:
+    """SQLite: (SELECT rowid of the orders matching any term, or None; terms left for LIKE).
+    ``names``: name/kana (1-2 characters via orders_fts_short), else email."""
+    if db.dialect != "sqlite" or not _has_table(db, "orders_fts"):
         return None, terms
+    short_table = names and _has_table(db, "orders_fts_short")
     phrases: list[str] = []
+    units: list[str] = []
     left: list[str] = []
     for term in terms:
-        found = [term] if len(term) >= FTS_MIN else _vocab_terms(db, term)
-        if found is None:
-            left.append(term)
-        else:
+        if len(term) >= FTS_MIN:
+            phrases.append(term)
+        elif short_table:
+            units.append(_short_unit(term))
+        elif (found := _vocab_terms(db, term)) is not None:
             phrases.extend(found)
-    if not phrases:
+        else:
+            left.append(term)
+    selects, params = [], {}
+    if phrases:
+        cols = "name_key kana_key" if names else "email"
+        selects.append(f"SELECT rowid FROM orders_fts WHERE orders_fts MATCH :{key}")
+        params[key] = "{" + cols + "} : (" + _fts_phrase(phrases) + ")"
+    if units:
+        selects.append(
+            f"SELECT rowid FROM orders_fts_short WHERE orders_fts_short MATCH :{key}_short"
+        )
+        params[f"{key}_short"] = _fts_phrase(units)
+    if not selects:
         nothing = text("SELECT rowid FROM orders_fts WHERE 0").columns(column("rowid", Integer))
         return (None, left) if left else (nothing, left)
-    fts = text(f"SELECT rowid FROM orders_fts WHERE orders_fts MATCH :{key}").bindparams(
-        **{key: "{" + fts_cols + "} : (" + _fts_phrase(phrases) + ")"}
-    )
+    fts = text(" UNION ".join(selects)).bindparams(**params)
     return fts.columns(column("rowid", Integer)), left
 
 
 def _text_match(
-    db: Database, cols: list[Any], fts_cols: str, terms: list[str], key: str, drive: bool
+    db: Database,
+    cols: list[Any],
+    terms: list[str],
+    key: str,
+    drive: bool,
+    *,
+    names: bool,
+    id_range: tuple[Any, Any] | None = None,
 ) -> ColumnElement[bool]:
     """Any of ``terms`` is a substring of any of ``cols`` (case-insensitive). ``drive=False``
-    keeps SQLite from starting the query from the FTS matches (``+id`` is not indexable)."""
-    fts, like_terms = _fts_rowids(db, fts_cols, terms, key)
+    keeps SQLite from starting the query from the FTS matches (``+id`` is not indexable);
+    ``id_range`` (low, high) limits the FTS lookup to those rowids (FTS5 seeks them)."""
+    fts, like_terms = _fts_rowids(db, terms, key, names=names)
+    if fts is not None and id_range is not None:
+        found = fts.subquery("fts")
+        fts = select(found.c.rowid).where(found.c.rowid.between(*id_range))
     oid = OT.c.id if drive else OT.c.id + literal_column("0")
     parts: list[ColumnElement[bool]] = [] if fts is None else [oid.in_(fts)]
     for term in like_terms:
@@ -689,14 +735,50 @@ def _text_match(
     return or_(*parts)
 
 
+def _pg_name_keys_match(terms: list[str], *, counting: bool = False) -> ColumnElement[bool]:
+    """PostgreSQL: the order_name_keys rows holding any of ``terms`` (case-insensitive, as
+    ILIKE: both sides lowercased by the database). The GIN index finds the candidates,
+    exactly for terms of up to GRAM_MAX characters; ``strpos`` decides. ``counting``: when
+    every term is that short the index alone decides (a count then never reads a key: a
+    third faster), else ``strpos`` stays as the cheap per-row test a walk of the sort index
+    uses instead of computing the grams."""
+    keys = NK.c["keys"]
+    top = literal_column(str(GRAM_MAX))
+    grams = func.paidy_grams(keys, literal_column("1"), top)
+    short = [t for t in terms if len(t) <= GRAM_MAX]
+    hints: list[ColumnElement[bool]] = []
+    if short:
+        hints.append(grams.bool_op("&&")(postgresql.array([func.lower(t) for t in short])))
+    for term in terms:
+        if len(term) > GRAM_MAX:
+            hints.append(grams.bool_op("@>")(func.paidy_grams(func.lower(term), top, top)))
+    if counting and len(short) == len(terms):
+        return or_(*hints)
+    found = or_(*[func.strpos(keys, func.lower(t)) > 0 for t in terms])
+    return and_(or_(*hints), found)
+
+
+def _name_condition(
+    db: Database, raw: str, drive: bool, id_range: tuple[Any, Any] | None
+) -> ColumnElement[bool]:
+    terms = _name_terms(raw)
+    if db.dialect == "postgresql":
+        return OT.c.id.in_(select(NK.c.order_id).where(_pg_name_keys_match(terms)))
+    cols = [name_key(OT.c.customer_name), name_key(OT.c.customer_kana)]
+    return _text_match(db, cols, terms, "name_fts", drive, names=True, id_range=id_range)
+
+
 def _text_only_count(db: Database, q: OrderQuery) -> Select | None:
-    """COUNT straight from the FTS table when a name or email fragment is the only condition
-    (the triggers keep orders_fts exactly in step with orders)."""
+    """COUNT straight from the search structures when a name or email fragment is the only
+    condition (triggers keep them exactly in step with orders)."""
     given = set(q.model_dump(exclude_defaults=True))
+    if given == {"name"} and db.dialect == "postgresql":
+        match = _pg_name_keys_match(_name_terms(q.name), counting=True)
+        return select(func.count()).select_from(NK).where(match)
     if given == {"name"}:
-        fts, left = _fts_rowids(db, "name_key kana_key", _name_terms(q.name), "name_fts")
+        fts, left = _fts_rowids(db, _name_terms(q.name), "name_fts", names=True)
     elif given == {"email"}:
-        fts, left = _fts_rowids(db, "email", _email_terms(q.email), "email_fts")
+        fts, left = _fts_rowids(db, _email_terms(q.email), "email_fts", names=False)
     else:
         return None
     if fts is None or left:
@@ -709,9 +791,13 @@ def _email_terms(raw: str) -> list[str]:
 
 
 def _order_conditions(
-    db: Database, q: OrderQuery, *, fts_drives: bool = True
+    db: Database,
+    q: OrderQuery,
+    *,
+    fts_drives: bool = True,
+    id_range: tuple[Any, Any] | None = None,
 ) -> list[ColumnElement[bool]]:
-    """Conditions on the orders table."""
+    """Conditions on the orders table (``id_range``: see :func:`_text_match`)."""
     c: list[ColumnElement[bool]] = []
     if q.order_no is not None:
         c.append(OT.c.order_no == q.order_no)
@@ -720,12 +806,14 @@ def _order_conditions(
     if q.order_to is not None:
         c.append(OT.c.order_no <= q.order_to)
     if q.name:
-        cols = [name_key(OT.c.customer_name), name_key(OT.c.customer_kana)]
-        terms = _name_terms(q.name)
-        c.append(_text_match(db, cols, "name_key kana_key", terms, "name_fts", fts_drives))
+        c.append(_name_condition(db, q.name, fts_drives, id_range))
     if q.email:
         terms = _email_terms(q.email)
-        c.append(_text_match(db, [OT.c.email], "email", terms, "email_fts", fts_drives))
+        c.append(
+            _text_match(
+                db, [OT.c.email], terms, "email_fts", fts_drives, names=False, id_range=id_range
+            )
+        )
     if q.birth_from is not None:
         c.append(OT.c.birth_date >= q.birth_from)
     if q.birth_to is not None:
@@ -772,9 +860,14 @@ def _payment_conditions(q: OrderQuery, now: datetime) -> list[ColumnElement[bool
 
 
 def _conditions(
-    db: Database, q: OrderQuery, now: datetime, *, fts_drives: bool = True
+    db: Database,
+    q: OrderQuery,
+    now: datetime,
+    *,
+    fts_drives: bool = True,
+    id_range: tuple[Any, Any] | None = None,
 ) -> list[ColumnElement[bool]]:
-    on_orders = _order_conditions(db, q, fts_drives=fts_drives)
+    on_orders = _order_conditions(db, q, fts_drives=fts_drives, id_range=id_range)
     return [*on_orders, *_payment_conditions(q, now), live_order()]
 
 
@@ -830,17 +923,23 @@ def build_select(
         return c.label(k)
 
     stmt = select(*[col(k) for k in chosen])
-    conditions = _conditions(db, query, now, fts_drives=within_first is None)
-    stmt = stmt.select_from(_from_clause(query, chosen, sort)).where(*conditions)
     if sort == "expires_at":
         first = (sort_col.desc() if descending else sort_col.asc()).nulls_last()
     else:
         first = sort_col.desc() if descending else sort_col.asc()
     tiebreak = OT.c.order_no.desc() if descending else OT.c.order_no.asc()
     order = (first, tiebreak) if sort != "order_no" else (first,)
-    if within_first is not None:
-        prefix = select(OT.c.id).order_by(*order).limit(within_first)
-        stmt = stmt.where(OT.c.id.in_(prefix))
+    prefix = id_range = None
+    if within_first is not None:  # the first N of the sort order; text lookups within their ids
+        prefix = select(OT.c.id).order_by(*order).limit(within_first).cte("prefix")
+        id_range = (
+            select(func.min(prefix.c.id)).scalar_subquery(),
+            select(func.max(prefix.c.id)).scalar_subquery(),
+        )
+    conditions = _conditions(db, query, now, fts_drives=prefix is None, id_range=id_range)
+    stmt = stmt.select_from(_from_clause(query, chosen, sort)).where(*conditions)
+    if prefix is not None:
+        stmt = stmt.where(OT.c.id.in_(select(prefix.c.id)))
     return stmt.order_by(*order)
 
 
@@ -872,7 +971,20 @@ class SearchPage:
 def count_orders(db: Database, query: OrderQuery, *, now: datetime) -> int:
     """How many orders match. Reads only the table(s) the conditions need."""
     with db.engine.connect() as conn:
+        _interactive(conn, db)
         return int(conn.execute(count_select(db, query, now=now)).scalar_one())
+
+
+def _interactive(conn: Any, db: Database, *, serial: bool = False) -> None:
+    """PostgreSQL, for this transaction: no JIT (compiling a count over 100,000 rows costs
+    more than running it), and with ``serial`` no parallel workers (starting them costs
+    more than a 50-row page; the planner counts neither well under load)."""
+    if db.dialect != "postgresql":
+        return
+    settings = "set_config('jit', 'off', true)"
+    if serial:
+        settings += ", set_config('max_parallel_workers_per_gather', '0', true)"
+    conn.exec_driver_sql(f"SELECT {settings}")
 
 
 def count_select(db: Database, query: OrderQuery, *, now: datetime) -> Select:
@@ -931,10 +1043,12 @@ def search_orders(
             f"表示件数は1〜{MAX_PAGE_SIZE}で指定してください。",
             f"The page size must be between 1 and {MAX_PAGE_SIZE}.",
         )
-    total = count_orders(db, query, now=now)
-    pages = max(1, math.ceil(total / page_size))
-    page = min(page, pages)
     with db.engine.connect() as conn:
+        _interactive(conn, db)
+        total = int(conn.execute(count_select(db, query, now=now)).scalar_one())
+        pages = max(1, math.ceil(total / page_size))
+        page = min(page, pages)
+        _interactive(conn, db, serial=True)
         ids = _page_ids(conn, db, query, now, sort, descending, page, page_size, total)
         rows = []
         if ids:
@@ -948,6 +1062,7 @@ def search_orders(
 WALK_FROM = 2000  # matches above which sorting them all costs more than a short walk
 WALK_ROWS_PER_RESULT = 100  # prefix length tried per wanted row (offset + page size)
 WALK_SORTS = frozenset({"ordered_at", "updated_at", "total", "customer_kana", "order_no"})
+SORT_ALL_MAX = 30_000  # PostgreSQL: payment-driven matches up to this many are sorted in full
 
 
 def _page_ids(
@@ -967,10 +1082,21 @@ def _page_ids(
     them all. First look only at the first ``budget`` orders of the sort order: if that
     prefix already holds the whole page, it is the page (the prefix is the top of the
     order, so nothing outside it can come first). Otherwise run the plain query.
-    PostgreSQL's planner makes this choice by itself.
+    PostgreSQL's planner makes this choice by itself, with one blind spot: conditions on
+    the payment (expiring within N days, a Paidy state, discrepancies) pick orders by their
+    age, which the planner cannot see from the statistics, so it may walk the sort index
+    past hundreds of thousands of newer orders to find the first "expiring soon" one. Up to
+    SORT_ALL_MAX such matches are taken first and sorted in full (:func:`_sorted_in_full`):
+    bounded by their number, wherever they are in the order. (SQLite's plan for them is
+    already that one; it skips the walk that would find nothing.)
     """
     offset = (page - 1) * size
-    if db.dialect == "sqlite" and sort in WALK_SORTS and total >= WALK_FROM:
+    few_by_payment = query.needs_payment() and total <= SORT_ALL_MAX
+    if db.dialect == "postgresql" and few_by_payment:
+        stmt = _sorted_in_full(db, query, now, sort, descending)
+        return list(conn.execute(stmt.limit(size).offset(offset)).scalars().all())
+    walk = sort in WALK_SORTS and total >= WALK_FROM and not few_by_payment
+    if db.dialect == "sqlite" and walk:
         budget = min(50_000, WALK_ROWS_PER_RESULT * (offset + size))
         walk = build_select(
             db,
@@ -986,6 +1112,27 @@ def _page_ids(
             return list(ids)
     stmt = build_select(db, query, now=now, columns=["id"], sort=sort, descending=descending)
     return list(conn.execute(stmt.limit(size).offset(offset)).scalars().all())
+
+
+def _sorted_in_full(
+    db: Database, query: OrderQuery, now: datetime, sort: str, descending: bool
+) -> Select:
+    """The ids of every match with their sort keys, materialised (PostgreSQL keeps a
+    ``MATERIALIZED`` CTE as its own plan: the one for all rows, no ORDER BY/LIMIT to walk an
+    index for), then sorted: SELECT id ... ORDER BY key, order_no (unpaged)."""
+    key = _check_sort(sort)
+    matches = (
+        select(OT.c.id.label("id"), key.label("sort_key"), OT.c.order_no.label("order_no"))
+        .select_from(_from_clause(query, ["id"], sort))
+        .where(*_conditions(db, query, now))
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    first = matches.c.sort_key.desc() if descending else matches.c.sort_key.asc()
+    if sort == "expires_at":
+        first = first.nulls_last()
+    tiebreak = matches.c.order_no.desc() if descending else matches.c.order_no.asc()
+    return select(matches.c.id).order_by(first, tiebreak)
 
 
 def to_frame(rows: Sequence[Row | tuple], columns: Sequence[str] = COLUMNS) -> pd.DataFrame:

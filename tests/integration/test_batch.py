@@ -149,6 +149,10 @@ def test_crash_mid_batch_resumes_without_repeating(ops, world):
     prog = batch.progress(ops, job)
     assert prog.done and prog.counts.get("ok", 0) == 10, prog.counts
     assert world.stats()["captures_applied"] == 10
+    with ops.db.session() as s:  # the resumed row records the capture, not the re-read before it
+        assert s.get(BatchItem, item.id).result_code == "settled_done"
+        codes = set(s.scalars(select(BatchItem.result_code).where(BatchItem.job_id == job)))
+    assert codes == {"ok", "settled_done"}
 
 
 def test_workers_share_one_queue_without_taking_an_item_twice(ops, world):

@@ -30,14 +30,15 @@ def test_every_benchmark_writes_its_json_with_machine_info(smoke):
     ctx, _ = smoke
     for name in BENCHMARKS:
         doc = json.loads((ctx.results_dir / f"{name}.json").read_text("utf-8"))
-        assert doc["benchmark"] == name and doc["mode"] == "smoke" and doc["results"]
+        assert doc["benchmark"] == name and doc["mode"] == "smoke"
+        assert doc["results"] or name == "cluster"  # cluster: PostgreSQL only (tested apart)
         assert {"cores", "ram_gb", "python", "sqlite", "postgresql"} <= set(doc["machine"])
         assert doc["date"] and doc["goals"]
 
 
 def test_search_counts_agree_with_the_naive_way(smoke):
     rows = smoke[1]["search"]["results"]
-    assert len(rows) == 10
+    assert len(rows) == 13
     assert all(r["counts_match"] for r in rows), [(r["name"], r["matches"]) for r in rows]
     assert next(r for r in rows if r["name"].startswith("no filter"))["matches"] == 500
     assert all(r["page_rows"] == min(50, r["matches"]) for r in rows)

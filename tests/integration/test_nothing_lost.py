@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -154,12 +155,21 @@ def test_database_briefly_locked_or_dropped_then_the_action_completes(ops, world
         holder.join()
     else:
         with db.engine.connect() as conn:  # cut every other connection of our database
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+            others = (
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             )
+            cut = conn.execute(text(f"SELECT array_agg(pid) {others}")).scalar() or []
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) {others}"))
+            conn.commit()
+            deadline = time.monotonic() + 10
+            while (
+                conn.execute(  # the outage is over when they are gone (as after a restart)
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"), {"p": cut}
+                ).scalar()
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.01)  # ok-sleep: waiting for the server to end the backends
             conn.commit()
         result = payments.capture(ops, OPERATOR, order_no)
     assert result.ok, result

@@ -305,6 +305,23 @@ def test_twenty_concurrent_captures_make_exactly_one(sandbox_url):
     assert counts["by_route"]["POST /captures"] == 20
 
 
+def test_in_flight_gauge_counts_requests_held_at_once(sandbox_url, http):
+    """max_in_flight: the most payment API requests in progress at once (the cluster cap's
+    proof); control requests are not counted; reset_gauge starts a new window."""
+    payment_id = create(requests, sandbox_url)["id"]
+    set_faults(http, sandbox_url, latency_ms=800)
+    gets = lambda _: call(requests, sandbox_url, "GET", f"/payments/{payment_id}").status_code  # noqa: E731
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(gets, range(6))) == [200] * 6
+    counts = stats(requests, sandbox_url)
+    assert (counts["max_in_flight"], counts["in_flight"]) == (6, 0)  # six 800 ms requests overlap
+    set_faults(http, sandbox_url, latency_ms=0)
+    reset = http.post(f"{sandbox_url}/_sandbox/stats", json={"reset_gauge": True}).json()
+    assert reset["max_in_flight"] == 0 and reset["requests"] == counts["requests"]
+    call(requests, sandbox_url, "GET", f"/payments/{payment_id}")
+    assert stats(requests, sandbox_url)["max_in_flight"] == 1
+
+
 # ---------------------------------------------------------------- control endpoints
 
 

@@ -576,24 +576,88 @@ def test_discrepancy_uses_its_partial_index_on_sqlite(db_sqlite):
     assert any("ix_paidy_payments_discrepancy" in str(row) for row in plan), plan
 
 
-@pytest.mark.parametrize(
-    "fragment", ["林誠", "林 誠", "誠", "林", "郎", "太郎", "ウ", "a", "0%", "M"]
-)
-def test_short_fragments_via_the_fts_vocabulary_equal_a_plain_scan(data, fragment, monkeypatch):
-    """1-2 character fragments: the vocabulary path (SQLite) finds what LIKE finds, also
-    when the whole stored name is 2 characters or the fragment ends it."""
+SHORT = {
+    301: (_order(301, "林 誠", "ハヤシ マコト", "m@example.com"), None),
+    302: (_order(302, "Ma", "マ", "x@example.com"), None),
+    303: (_order(303, "Ａｌｉｃｅ 山", "アリス ヤマ", "alice@example.com"), None),
+    304: (_order(304, "誠", "", "solo@example.com"), None),
+}  # fmt: skip
+FRAGMENTS = ["林誠", "林 誠", "誠", "林", "郎", "太郎", "ウ", "a", "A", "ａ", "ｌｉ", "0%", "M", "ma",
+             "マ", "ま", "やま", "ﾏ", "山", "子", "ン", "%", "_", "\"", "誠郎"]  # fmt: skip
+
+
+@pytest.mark.parametrize("fragment", FRAGMENTS)
+def test_name_fragments_of_any_length_equal_the_reference(data, fragment):
+    """1-, 2- and 3+ character name/kana fragments (orders_fts_short / order_name_keys):
+    the same orders as the plain rule on both databases, also when the stored name is that
+    short or the fragment ends it; the count alone (straight from the search structures)
+    agrees with the rows."""
+    load(data, SHORT)
+    rows = [r._asdict() for r in iter_orders(data, OrderQuery(), now=NOW)]
+    q = OrderQuery(name=fragment)
+    assert nos(data, name=fragment) == _reference(rows, q)
+    assert count_orders(data, q, now=NOW) == len(_reference(rows, q))
+    both = OrderQuery(name=fragment, amount_min=0)  # the joined path, not the count shortcut
+    assert count_orders(data, both, now=NOW) == len(_reference(rows, q))
+
+
+def test_name_search_follows_edits_and_deletes(data):
+    """The triggers keep the fragment structures in step: a renamed order is found under its
+    new name only, a deleted one no more (both databases)."""
+    from sqlalchemy import delete, select, update
+
+    load(data, SHORT)
+    assert nos(data, name="誠") == [107, 301, 304]
+    with data.engine.begin() as conn:
+        conn.execute(
+            update(Order)
+            .where(Order.order_no == 304)
+            .values(customer_name="蓮", customer_kana="レン")
+        )
+        conn.execute(update(Order).where(Order.order_no == 301).values(customer_kana="ハヤシ"))
+        conn.execute(delete(Order).where(Order.order_no == 107))
+    assert nos(data, name="誠") == [301]  # 301 keeps 誠 in the name
+    assert nos(data, name="マコト") == []
+    assert nos(data, name="蓮") == [112, 304] and nos(data, name="レ") == [112, 304]
+    assert count_orders(data, OrderQuery(name="誠"), now=NOW) == 1
+    with data.session() as s:
+        assert s.scalar(select(Order.customer_name).where(Order.order_no == 304)) == "蓮"
+
+
+@pytest.mark.parametrize("fragment", ["ex", "e", "k", "EX", "_", "%", "jp", "example"])
+def test_email_fragments_via_the_fts_vocabulary_equal_a_plain_scan(data, fragment, monkeypatch):
+    """1-2 character email fragments: the vocabulary path (SQLite) finds what LIKE finds."""
     from core.storage import search
 
-    extra = {
-        301: (_order(301, "林 誠", "ハヤシ マコト", "m@example.com"), None),
-        302: (_order(302, "Ma", "マ", "x@example.com"), None),
-    }
-    load(data, extra)
-    found = nos(data, name=fragment)
+    found = nos(data, email=fragment)
     monkeypatch.setattr(search, "MAX_VOCAB_TERMS", -1)  # force the LIKE scan
-    assert nos(data, name=fragment) == found
-    assert count_orders(data, OrderQuery(name=fragment), now=NOW) == len(found)
-    assert found  # every fragment above exists somewhere
+    assert nos(data, email=fragment) == found
+    assert count_orders(data, OrderQuery(email=fragment), now=NOW) == len(found)
+    rows = [r._asdict() for r in iter_orders(data, OrderQuery(), now=NOW)]
+    assert found == _reference(rows, OrderQuery(email=fragment))
+
+
+@pytest.mark.parametrize("days", [0, 1, 3, 6, 7, 30])
+@pytest.mark.parametrize("sort_all_max", [0, 10**6], ids=["planner", "sorted-in-full"])
+def test_expiring_within_equals_the_reference_either_way(data, monkeypatch, days, sort_all_max):
+    """Expiring within N days: the same rows, count and pages whether PostgreSQL sorts the
+    matches in full or lets the planner walk (SQLite: the same either way)."""
+    from core.storage import search
+
+    monkeypatch.setattr(search, "SORT_ALL_MAX", sort_all_max)
+    rows = [r._asdict() for r in iter_orders(data, OrderQuery(), now=NOW)]
+    q = OrderQuery(expires_within_days=days)
+    expected = _reference(rows, q)
+    assert nos(data, expires_within_days=days) == expected
+    assert count_orders(data, q, now=NOW) == len(expected)
+    by_time = sorted((r for r in rows if r["order_no"] in expected),
+                     key=lambda r: (r["ordered_at"], r["order_no"]), reverse=True)  # fmt: skip
+    for page in (1, 2):
+        got = search_orders(data, q, now=NOW, page=page, page_size=1)
+        want = [r["order_no"] for r in by_time][page - 1 : page] or [
+            r["order_no"] for r in by_time
+        ][-1:]
+        assert got.frame["order_no"].tolist() == want
 
 
 @pytest.mark.parametrize("rows_per_result", [100, 1], ids=["walk-succeeds", "walk-falls-back"])
@@ -601,16 +665,21 @@ def test_short_fragments_via_the_fts_vocabulary_equal_a_plain_scan(data, fragmen
 def test_pages_are_the_same_whether_or_not_the_sort_index_is_walked(
     data, monkeypatch, sort, rows_per_result
 ):
+    """SQLite's bounded walk and PostgreSQL's sorting in full give the pages the plain
+    query gives."""
     from core.storage import search
 
     queries = [OrderQuery(), OrderQuery(name="山田"), OrderQuery(paidy_state=["open", "expired"]),
-               OrderQuery(gender="female", amount_max=2000)]  # fmt: skip
+               OrderQuery(gender="female", amount_max=2000), OrderQuery(expires_within_days=7),
+               OrderQuery(discrepancy_only=True, name="山")]  # fmt: skip
+    monkeypatch.setattr(search, "SORT_ALL_MAX", 0)
     expected = {
         (q, d, p): search_orders(data, q, now=NOW, sort=sort, descending=d, page=p, page_size=3).frame["id"].tolist()
         for q in queries for d in (True, False) for p in (1, 2, 3)
     }  # fmt: skip
     monkeypatch.setattr(search, "WALK_FROM", 1)
     monkeypatch.setattr(search, "WALK_ROWS_PER_RESULT", rows_per_result)
+    monkeypatch.setattr(search, "SORT_ALL_MAX", 10**6)
     for (q, d, p), ids in expected.items():
         got = search_orders(data, q, now=NOW, sort=sort, descending=d, page=p, page_size=3)
         assert got.frame["id"].tolist() == ids, (q, d, p)

@@ -118,3 +118,25 @@ def test_core_delete_cascades_in_the_database(db):
     with db.engine.begin() as conn:
         conn.execute(Order.__table__.delete())
         assert conn.execute(select(func.count()).select_from(OrderItem.__table__)).scalar() == 0
+
+
+def test_a_connection_cut_while_idle_is_replaced_before_use(pg_url, monkeypatch):
+    """No pool_pre_ping on every checkout (a round trip per transaction): a connection that
+    sat idle is tested before use, so one the server dropped (restart, network cut) is
+    replaced instead of failing the operator's action."""
+    from sqlalchemy import create_engine, text
+
+    from core.storage import db as storage_db
+
+    database = get_database(pg_url)
+    with database.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    finally:
+        admin.dispose()
+    monkeypatch.setattr(storage_db, "IDLE_PING_S", 0.0)  # it has been idle "long enough"
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid

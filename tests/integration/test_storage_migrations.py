@@ -51,10 +51,12 @@ def test_search_indexes_exist(db):
         with db.engine.connect() as conn:
             names = conn.execute(text("SELECT name FROM sqlite_master")).scalars().all()
         assert {"orders_fts", "orders_fts_ai", "orders_fts_ad", "orders_fts_au"} <= set(names)
+        assert {"orders_fts_short", "orders_fts_short_ai", "orders_fts_short_ad"} <= set(names)
     else:
         with db.engine.connect() as conn:
             names = conn.execute(text("SELECT indexname FROM pg_indexes")).scalars().all()
-        assert {"ix_orders_name_key_trgm", "ix_orders_email_trgm"} <= set(names)
+        assert {"ix_order_name_keys_grams", "ix_orders_email_trgm"} <= set(names)
+        assert "ix_orders_name_key_trgm" not in names  # 0007: names go through order_name_keys
     idx = {i["name"] for i in inspect(db.engine).get_indexes("orders")}
     assert {"ix_orders_ordered_at_order_no", "ix_orders_status_ordered_at"} <= idx
 
@@ -108,3 +110,61 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
         upgrade(get_database(url))
     assert "DATABASE_URL" in info.value.message("ja")
     dispose_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path):
+    """A new, empty database (not migrated): a SQLite file or a PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/fresh.db"
+        yield url
+        dispose_database(url)
+        return
+    base = request.getfixturevalue("pg_url")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        dispose_database(url)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_0007_indexes_the_names_of_existing_orders_and_downgrades_cleanly(fresh_url):
+    """Orders stored before 0007 are found by 1-2 character fragments after it (the
+    structures are filled from the table), and downgrading removes them again."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import insert
+
+    from core.storage.models import Order
+    from core.storage.search import OrderQuery, count_orders
+    from core.timeutil import utcnow
+
+    db = get_database(fresh_url)
+    cfg = alembic_config(db)
+    before = ScriptDirectory.from_config(cfg).get_revision("0007").down_revision
+    upgrade(db, before)
+    now = utcnow()
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(Order),
+            [dict(order_no=n, ordered_at=now, updated_at=now, customer_name=name,
+                  customer_kana=kana, payment_method="paidy", created_at=now)
+             for n, name, kana in ((1, "山田 花子", "ヤマダ ハナコ"), (2, "林", "ハヤシ"))],
+        )  # fmt: skip
+    upgrade(db)
+    found = {f: count_orders(db, OrderQuery(name=f), now=now) for f in ("山", "林", "ハ", "ダハ")}
+    assert found == {"山": 1, "林": 1, "ハ": 2, "ダハ": 1}
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, before)
+    names = set(inspect(db.engine).get_table_names())
+    assert not names & {"order_name_keys", "orders_fts_short", "orders_fts_positions"}
+    upgrade(db)
+    assert count_orders(db, OrderQuery(name="ハ"), now=now) == 2

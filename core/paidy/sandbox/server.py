@@ -11,7 +11,8 @@ import sys
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -91,7 +92,9 @@ class IdMaker:
 
 
 class Stats:
-    """Request and outcome counters, so tests can prove how often money moved."""
+    """Request and outcome counters, so tests can prove how often money moved, and a gauge
+    of payment API requests in flight (``max_in_flight``: the most at once since the last
+    reset), so tests can prove a concurrency cap held across processes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -102,6 +105,25 @@ class Stats:
             self._routes: Counter[str] = Counter()
             self._applied: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
+            self._in_flight = 0
+            self._max_in_flight = 0
+
+    def reset_gauge(self) -> None:
+        """Start the high-water mark again from the requests in flight now."""
+        with self._lock:
+            self._max_in_flight = self._in_flight
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count one payment API request from its arrival until its reply is written."""
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def request(self, route: str) -> None:
         with self._lock:
@@ -124,6 +146,8 @@ class Stats:
                 "late_applied": self._applied["late_applied"],
                 "screen_actions": self._applied["screen_actions"],
                 "faults_injected": dict(self._faults),
+                "in_flight": self._in_flight,
+                "max_in_flight": self._max_in_flight,
             }
 
 
@@ -536,6 +560,9 @@ def control_reset(sandbox: Sandbox, request: Request) -> Reply:
 
 
 def control_stats(sandbox: Sandbox, request: Request) -> Reply:
+    if request.method == "POST":  # {"reset_gauge": true}: a new max_in_flight window
+        if request.json().get("reset_gauge"):
+            sandbox.stats.reset_gauge()
     return json_reply(sandbox.stats.snapshot())
 
 
@@ -578,6 +605,7 @@ CONTROL: dict[tuple[str, str], Callable[[Sandbox, Request], Reply]] = {
     ("GET", "/_sandbox/stats"): control_stats,
     ("GET", "/_sandbox/late"): control_late,
     ("POST", "/_sandbox/late"): control_late,
+    ("POST", "/_sandbox/stats"): control_stats,
 }
 
 
@@ -596,8 +624,12 @@ def guarded(sandbox: Sandbox, answer: Callable[[], Reply]) -> Reply:
         return error_reply(SERVICE_EXCEPTION, sandbox.ids.make("err"))
 
 
+def is_payment_api(path: str) -> bool:
+    return path == "/payments" or path.startswith("/payments/")
+
+
 def dispatch(sandbox: Sandbox, request: Request) -> Reply:
-    if request.path == "/payments" or request.path.startswith("/payments/"):
+    if is_payment_api(request.path):
         return serve_payment_api(sandbox, request)
     screen = SCREEN_PATH.match(request.path) if request.method == "POST" else None
     if screen:
@@ -653,13 +685,15 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self.send_error(400, "Bad request body", str(exc))
             return
-        reply = dispatch(sandbox, request)
-        if reply.hold_s > 0:
-            sandbox.stopping.wait(reply.hold_s)
-        if reply.drop:
-            self.close_connection = True
-            return
-        self.send(reply, request.headers.get("paidy-version"), sandbox.ids.make("req"))
+        gauge = sandbox.stats.in_flight() if is_payment_api(request.path) else nullcontext()
+        with gauge:
+            reply = dispatch(sandbox, request)
+            if reply.hold_s > 0:
+                sandbox.stopping.wait(reply.hold_s)
+            if reply.drop:
+                self.close_connection = True
+                return
+            self.send(reply, request.headers.get("paidy-version"), sandbox.ids.make("req"))
 
     def send(self, reply: Reply, version: str | None, request_id: str) -> None:
         self.send_response(reply.status)
