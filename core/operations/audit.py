@@ -62,9 +62,16 @@ def record_intent(db: Database, **fields) -> int:
         return add_intent(s, **fields)
 
 
-def fill_outcome(s: Session, audit_id: int, result: ActionResult, now: datetime) -> None:
-    """Complete the intent row with the outcome, inside the caller's transaction."""
-    _fill(s.get(AuditLog, audit_id), result, now)
+def complete(
+    s: Session, audit_id: int, result: ActionResult, now: datetime, intent_detail: dict
+) -> None:
+    """Complete the intent row with the outcome in one UPDATE, from what the intent was
+    written with (its ``detail``), without reading the row back (the money path's finish
+    transaction)."""
+    values = _outcome_values(result, now, intent_detail)
+    if result.amount is None:
+        values.pop("amount")
+    s.execute(update(AuditLog).where(AuditLog.id == audit_id).values(**values))
 
 
 def record_attempt(
@@ -305,20 +312,31 @@ def needs_review_count(s: Session) -> int:
     return int(s.scalar(select(func.count()).where(AuditLog.needs_review.is_(True))) or 0)
 
 
-def _fill(entry: AuditLog, result: ActionResult, now: datetime) -> None:
-    entry.outcome = result.outcome.value
-    entry.message = result.message_ja
-    entry.finished_at = now
-    entry.request_id = result.request_id
-    entry.paidy_code = result.paidy_code
-    entry.paidy_reference = result.paidy_reference
-    entry.paidy_title = result.details.get("paidy_title")
-    entry.paidy_description = result.details.get("paidy_description")
-    entry.amount = result.amount if result.amount is not None else entry.amount
-    entry.settle_after = result.details.get("settle_after")
-    detail = dict(entry.detail or {})
+def _outcome_values(result: ActionResult, now: datetime, detail_before: dict | None) -> dict:
+    """The columns an outcome sets on its audit row (the one place that says which)."""
+    detail = dict(detail_before or {})
     detail.update(code=result.code, message_en=result.message_en, msg=result.stored_msg())
     for key in ("paidy_ids", "lost"):
         if result.details.get(key):
             detail[key] = result.details[key]
-    entry.detail = detail
+    return {
+        "outcome": result.outcome.value,
+        "message": result.message_ja,
+        "finished_at": now,
+        "request_id": result.request_id,
+        "paidy_code": result.paidy_code,
+        "paidy_reference": result.paidy_reference,
+        "paidy_title": result.details.get("paidy_title"),
+        "paidy_description": result.details.get("paidy_description"),
+        "amount": result.amount,
+        "settle_after": result.details.get("settle_after"),
+        "detail": detail,
+    }
+
+
+def _fill(entry: AuditLog, result: ActionResult, now: datetime) -> None:
+    values = _outcome_values(result, now, entry.detail)
+    if result.amount is None:
+        values.pop("amount")
+    for key, value in values.items():
+        setattr(entry, key, value)

@@ -20,7 +20,7 @@ from enum import StrEnum
 import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.auth.current import authorize
 from core.domain import cancellation, errors
@@ -252,38 +252,40 @@ def create_job(
 
 
 def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | None:
-    """Take one pending item for this worker; never the same item twice."""
+    """Take one pending item for this worker, in one statement (``UPDATE ... WHERE id =
+    (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``) plus its job's row; never the same item
+    twice."""
     now = ops.now()
+    pick = select(BatchItem.id).where(BatchItem.status == "pending")
+    if job_id is not None:
+        pick = pick.where(BatchItem.job_id == job_id)
+    pick = pick.order_by(BatchItem.id).limit(1)
+    if ops.db.dialect == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    claim = (
+        update(BatchItem)
+        .where(BatchItem.id == pick.scalar_subquery(), BatchItem.status == "pending")
+        .values(status="running", worker=worker, claimed_at=now)
+        .returning(BatchItem)
+        .execution_options(synchronize_session=False)
+    )
     with ops.db.session(immediate=True) as s:
-        q = (
-            select(BatchItem.id)
-            .where(BatchItem.status == "pending")
-            .order_by(BatchItem.id)
-            .limit(1)
-        )
-        if job_id is not None:
-            q = q.where(BatchItem.job_id == job_id)
-        if ops.db.dialect == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        for _ in range(20):
-            item_id = s.scalar(q)
-            if item_id is None:
-                return None
-            taken = s.execute(
-                update(BatchItem)
-                .where(BatchItem.id == item_id, BatchItem.status == "pending")
-                .values(status="running", worker=worker, claimed_at=now)
-            ).rowcount
-            if taken:
-                item = s.get(BatchItem, item_id, options=[joinedload(BatchItem.job)])
-                s.expunge_all()  # the item and its job travel to the worker thread
-                s.execute(
-                    update(BatchJob)
-                    .where(BatchJob.id == item.job_id, BatchJob.status == "queued")
-                    .values(status="running")
-                )
-                return item
-    return None
+        item = s.scalars(claim).first()
+        if item is None:
+            return None
+        job = s.get(BatchJob, item.job_id)
+        if job.status == "queued":
+            s.execute(
+                update(BatchJob)
+                .where(BatchJob.id == item.job_id, BatchJob.status == "queued")
+                .values(status="running")
+            )
+        s.expunge(item)  # the item and its job travel to the worker thread
+        s.expunge(job)
+    set_committed_value(item, "job", job)
+    return item
+
+
 
 
 def run_item(ops: Ops, item: BatchItem, report: Report | None = None) -> ActionResult:
@@ -404,6 +406,21 @@ def _maybe_finish(s, job_id: int, now: datetime) -> None:
     )
 
 
+def finish_done_jobs(ops: Ops, job_id: int | None = None) -> int:
+    """Mark done every job (or ``job_id``) with nothing pending or running left. Each item's
+    finish transaction does this for its job, but two items finishing at the same moment
+    on PostgreSQL each still see the other running; a worker that finds nothing to claim
+    settles it here, once both have committed."""
+    open_items = select(BatchItem.id).where(
+        BatchItem.job_id == BatchJob.id, BatchItem.status.in_(("pending", "running"))
+    )
+    q = update(BatchJob).where(BatchJob.status != "done", ~open_items.exists())
+    if job_id is not None:
+        q = q.where(BatchJob.id == job_id)
+    with ops.db.session() as s:
+        return s.execute(q.values(status="done", finished_at=ops.now())).rowcount
+
+
 def recover_stale(ops: Ops) -> int:
     """Items left ``running`` by a dead worker go back to pending, marked resumed."""
     cutoff = ops.now() - ops.lock_ttl
@@ -428,6 +445,7 @@ def work(
     while not (stop and stop.is_set()):
         item = claim_next(ops, worker, job_id)
         if item is None:
+            finish_done_jobs(ops, job_id)
             return ran
         run_item(ops, item, report)
         ran += 1

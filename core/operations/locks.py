@@ -45,6 +45,24 @@ def try_acquire(
         return False
 
 
+def take_in(s, payment_id: str, action: str, actor: str, now: datetime, ttl: timedelta) -> bool:
+    """``try_acquire`` inside the caller's transaction, in one statement: insert the marker,
+    or replace one older than ``ttl`` (a dead process's); False while a live one exists.
+    (INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING, on SQLite and PostgreSQL.)"""
+    if s.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    values = {"payment_id": payment_id, "action": action, "actor": actor, "started_at": now}
+    stmt = insert(InflightAction).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[InflightAction.payment_id],
+        set_={k: stmt.excluded[k] for k in ("action", "actor", "started_at")},
+        where=InflightAction.started_at <= now - ttl,
+    ).returning(InflightAction.payment_id)
+    return s.execute(stmt).first() is not None
+
+
 def release(db: Database, payment_id: str) -> None:
     with db.session() as s:
         release_in(s, payment_id)

@@ -39,9 +39,8 @@ from core.operations.snapshots import (
     PaymentFacts,
     apply_payment,
     is_stale,
-    load_by_order_no,
     load_by_payment_id,
-    order_facts,
+    load_facts,
     payment_facts,
 )
 from core.operations.verdict import Pending, Verdict, judge, tagged_entries
@@ -207,45 +206,48 @@ def run_action(
     except PermissionDenied as exc:
         return _log_refusal(ops, actor, action, order_no, None, exc, job_id)
     with ops.db.session() as s:
-        order_row, pay_row = load_by_order_no(s, order_no)
-        order = order_facts(order_row) if order_row else None
-        pay = payment_facts(pay_row) if pay_row else None
+        order, pay, order_id = load_facts(s, order_no, with_items=action is Action.UPDATE)
     if order is None or pay is None:
         code = "no_order" if order is None else "no_payment"
         r = result_for(action, Outcome.SKIPPED, code, order_no, None, order_no=order_no)
-        return _log(ops, actor, r, job_id, order.id if order else None)
+        return _log(ops, actor, r, job_id, order_id)
     try:
         planner(order, pay, now)  # early refusal on our record: nothing is sent, nothing locked
     except errors.RuleViolation as exc:
         return _log_refusal(ops, actor, action, order_no, pay.payment_id, exc, job_id, order.id)
 
-    if not locks.try_acquire(ops.db, pay.payment_id, action.value, actor.name, now, ops.lock_ttl):
-        return _log(
-            ops,
-            actor,
-            result_for(action, Outcome.SKIPPED, "in_progress", order_no, pay.payment_id),
-            job_id,
-            order.id,
-        )
-    unlocked = False
+    held = False  # the payment's in-flight marker (core.operations.locks)
     try:
-        if _needs_fresh(ops, pay, action, now):  # under the lock: no stale write can race it
+        if _needs_fresh(ops, pay, action, now):  # under the marker: no stale write can race it
+            if not locks.try_acquire(
+                ops.db, pay.payment_id, action.value, actor.name, now, ops.lock_ttl
+            ):
+                return _busy(ops, actor, action, order_no, pay.payment_id, job_id, order.id)
+            held = True
             try:
                 _store(ops, pay.payment_id, ops.client.get_payment(pay.payment_id).payment)
             except PaidyError as exc:
                 failed = from_paidy_error(action, exc, order_no, pay.payment_id)
                 return _log(ops, actor, failed, job_id, order.id)
-        started = _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
+        started = _start(
+            ops, actor, action, order_no, planner, expected_version, job_id, now, take=not held
+        )
         if isinstance(started, ActionResult):
             return started
+        held = True
         order, pay, plan, audit_id = started
         result, payment = _call(ops, action, order, pay, plan, recorded_at=now)
-        result = _finish(ops, pay.payment_id, audit_id, result, payment, plan.order_status)
-        unlocked = True
+        result = _finish(ops, pay.payment_id, audit_id, result, payment, plan)
+        held = False  # released in _finish's transaction
         return result
     finally:
-        if not unlocked:
+        if held:
             locks.release(ops.db, pay.payment_id)
+
+
+def _busy(ops, actor, action, order_no, payment_id, job_id, order_id) -> ActionResult:
+    busy = result_for(action, Outcome.SKIPPED, "in_progress", order_no, payment_id)
+    return _log(ops, actor, busy, job_id, order_id)
 
 
 def _finish(
@@ -254,36 +256,50 @@ def _finish(
     audit_id: int,
     result: ActionResult,
     payment: Payment | None,
-    order_status: str | None = None,
+    plan: Plan,
 ) -> ActionResult:
-    """One transaction after the call: Paidy's record, the order's 対応状況 when the cancel
-    rule says so, the audit outcome, Paidy処理結果, and the lock's release (fewer writes:
-    SQLite serialises them)."""
+    """One transaction after the call: Paidy's record and Paidy処理結果 (one UPDATE), the
+    order's 対応状況 when the cancel rule says so, the audit outcome (written from what the
+    intent held, without reading it back), the marker's release, and whatever rides along
+    (a batch item's row: finish_hooks). Fewer statements: SQLite serialises them and each
+    is a round trip on PostgreSQL."""
     now = ops.now()
     with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
-        if payment is not None and not is_stale(row, payment):
+        fresh = payment is not None and not is_stale(row, payment)
+        if fresh:
+            result = with_(result, state_after=payment.snapshot().state(now))
+        result = _apply_cancel_rule(s, row.order_id, result, plan.order_status, now)
+        if fresh:
             apply_payment(row, payment, now)
-            result = with_(result, state_after=payment_facts(row).state(now))
-        result = _apply_cancel_rule(s, row.order_id, result, order_status, now)
-        audit.fill_outcome(s, audit_id, result, now)
         row.last_result, row.last_result_at = result.message_ja, now
         row.last_result_msg = result.stored_msg()
+        audit.complete(s, audit_id, result, now, plan.detail)
         locks.release_in(s, payment_id)
-        finish_hooks.run(s, with_(result, audit_id=audit_id))  # e.g. the batch item's row
-    return with_(result, audit_id=audit_id)
+        result = with_(result, audit_id=audit_id)
+        finish_hooks.run(s, result)
+    return result
 
 
-def _start(ops, actor, action, order_no, planner, expected_version, job_id, now):
+def _start(ops, actor, action, order_no, planner, expected_version, job_id, now, take=True):
     """The critical section, in one transaction under the row lock (PostgreSQL) or SQLite's
-    write lock: re-read, compare versions, check nothing is unsettled, re-plan, write the
-    intent. Returns (order, payment, plan, audit_id) or the result of a refusal."""
+    write lock: re-read, compare versions, check nothing is unsettled, re-plan, take the
+    in-flight marker (``take``; else the caller holds it already), write the intent.
+    Returns (order, payment, plan, audit_id) or the result of a refusal."""
     refusal: ActionResult | None = None
     with ops.db.session(immediate=True) as s:
-        order_row, pay_row = load_by_order_no(s, order_no, for_update=True)
-        order, pay = order_facts(order_row), payment_facts(pay_row)
-        if expected_version is not None and pay.version != expected_version:
+        order, pay, order_id = load_facts(
+            s, order_no, for_update=True, with_items=action is Action.UPDATE
+        )
+        taken = False
+        if order is None or pay is None:
+            refusal = result_for(action, Outcome.SKIPPED, "no_payment", order_no, None)
+        elif expected_version is not None and pay.version != expected_version:
             refusal = result_for(action, Outcome.SKIPPED, "changed", order_no, pay.payment_id)
+        elif take and not (
+            taken := locks.take_in(s, pay.payment_id, action.value, actor.name, now, ops.lock_ttl)
+        ):
+            refusal = result_for(action, Outcome.SKIPPED, "in_progress", order_no, pay.payment_id)
         elif audit.unsettled_entries(s, pay.payment_id):
             refusal = result_for(action, Outcome.SKIPPED, "unsettled", order_no, pay.payment_id)
         else:
@@ -291,6 +307,8 @@ def _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
                 plan = planner(order, pay, now)
             except errors.RuleViolation as exc:
                 refusal = from_refusal(action, exc, order_no, pay.payment_id)
+        if refusal is not None and taken:
+            locks.release_in(s, pay.payment_id)  # refused after all: nobody holds it
         if refusal is None:
             audit_id = audit.add_intent(
                 s,
@@ -306,7 +324,7 @@ def _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
                 intent_tag=plan.tag,
             )
     if refusal is not None:
-        return _log(ops, actor, refusal, job_id, order.id)
+        return _log(ops, actor, refusal, job_id, order_id)
     return order, pay, plan, audit_id
 
 

@@ -35,7 +35,6 @@ from core.operations.results import (
 from core.operations.snapshots import (
     apply_payment,
     is_stale,
-    load_by_order_no,
     load_by_payment_id,
     payment_facts,
 )
@@ -63,24 +62,35 @@ def refresh_payment(
         actor = authorize(ops.db, actor, Permission.ACT)  # role and active flag as of now
     except PermissionDenied as exc:
         return log(from_refusal(Action.REFRESH, exc, order_no, payment_id))
-    missing = None
-    with ops.db.session() as s:
+    missing, version = None, None
+    with ops.db.session() as s:  # one query: the payment, its version and its order's number
+        q = select(Order.order_no, PaidyPayment.payment_id, PaidyPayment.version)
         if payment_id is None:
-            order, row = load_by_order_no(s, order_no)
-            if order is None or row is None:
-                missing = "no_order" if order is None else "no_payment"
-            else:
-                payment_id = row.payment_id
-        elif order_no is None:
-            row = load_by_payment_id(s, payment_id)
-            if row is not None and row.order_id:
-                order_no = s.scalar(select(Order.order_no).where(Order.id == row.order_id))
+            q = q.outerjoin(PaidyPayment, PaidyPayment.order_id == Order.id).where(
+                Order.order_no == order_no
+            )
+        else:
+            q = (
+                select(Order.order_no, PaidyPayment.payment_id, PaidyPayment.version)
+                .select_from(PaidyPayment)
+                .outerjoin(Order, Order.id == PaidyPayment.order_id)
+                .where(PaidyPayment.payment_id == payment_id)
+            )
+        found = s.execute(q).first()
+    if payment_id is None:
+        if found is None or found.payment_id is None:
+            missing = "no_order" if found is None else "no_payment"
+        else:
+            payment_id, version = found.payment_id, found.version
+    elif found is not None:
+        order_no, version = order_no or found.order_no, found.version
     if missing:
         return log(
             result_for(Action.REFRESH, Outcome.SKIPPED, missing, order_no, None, order_no=order_no)
         )
-    for _ in range(2):  # a second try when someone stored fresher data meanwhile
-        version = _version(ops, payment_id)
+    for attempt in range(2):  # a second try when someone stored fresher data meanwhile
+        if attempt or version is None:
+            version = _version(ops, payment_id)
         began = ops.now()
         try:
             res = ops.client.get_payment(payment_id)
@@ -114,7 +124,6 @@ def store_read(
     transaction, and settle from it. None: someone stored a newer record since ``version``
     was read (read again)."""
     now = ops.now()
-    reliable = flags.tags_reliable(ops.db)
     with ops.db.session(immediate=True) as s:
         row = load_by_payment_id(s, payment_id, for_update=True)
         marker = s.get(InflightAction, payment_id)
@@ -135,7 +144,7 @@ def store_read(
         apply_payment(row, res.payment, now)
         after = payment_facts(row).state(now)
         late = find_late_landings(s, res.payment, now)
-        settled = settle_entries(s, ops, res.payment, began, reliable, now)
+        settled = settle_entries(s, ops, res.payment, began, now)
         result = _refresh_result(before, after, order_no, payment_id)
         result = with_(
             result,
@@ -174,11 +183,13 @@ def pending_of(ops: Ops, entry: AuditLog) -> Pending:
 
 
 def settle_entries(
-    s, ops: Ops, payment: Payment, began: datetime, reliable: bool, now: datetime
+    s, ops: Ops, payment: Payment, began: datetime, now: datetime
 ) -> list[tuple[str, str]]:
     """Judge every unsettled entry of the payment from this read; [(action, verdict)]."""
     out = []
-    for entry in audit.unsettled_entries(s, payment.id):
+    entries = audit.unsettled_entries(s, payment.id)
+    reliable = flags.tags_reliable(ops.db) if entries else True
+    for entry in entries:
         finding = judge(pending_of(ops, entry), payment, began, tags_reliable=reliable)
         if finding.definite:
             if finding.verdict is Verdict.DONE and entry.action == Action.CLOSE.value:

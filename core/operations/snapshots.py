@@ -74,10 +74,16 @@ class PaymentFacts:
         return self.snapshot().state(now)
 
 
-def order_facts(order: Order) -> OrderFacts:
-    items = tuple(
-        (i.product_code or "", i.product_name or "", int(i.unit_price), int(i.quantity))
-        for i in sorted(order.items, key=lambda i: (i.position or 0, i.id or 0))
+def order_facts(order: Order, *, with_items: bool = True) -> OrderFacts:
+    """Plain facts of an order; ``with_items=False`` leaves the items out (and unloaded):
+    only an update needs them."""
+    items = (
+        tuple(
+            (i.product_code or "", i.product_name or "", int(i.unit_price), int(i.quantity))
+            for i in sorted(order.items, key=lambda i: (i.position or 0, i.id or 0))
+        )
+        if with_items
+        else ()
     )
     return OrderFacts(
         order.id,
@@ -120,6 +126,27 @@ def load_by_order_no(
     if for_update:
         q = q.with_for_update()
     return order, s.scalar(q)
+
+
+def load_facts(
+    s: Session, order_no: int, *, for_update: bool = False, with_items: bool = True
+) -> tuple[OrderFacts | None, PaymentFacts | None, int | None]:
+    """(order facts, payment facts, order id) in one query (plus one for the items when
+    asked): None facts when the order or its payment is missing. ``for_update`` locks the
+    payment row (only when both exist: an outer join's nullable side cannot be locked)."""
+    q = select(Order, PaidyPayment).where(Order.order_no == order_no)
+    if for_update:
+        q = q.join(PaidyPayment, PaidyPayment.order_id == Order.id).with_for_update(of=PaidyPayment)
+    else:
+        q = q.outerjoin(PaidyPayment, PaidyPayment.order_id == Order.id)
+    if with_items:
+        q = q.options(selectinload(Order.items))
+    row = s.execute(q).first()
+    if row is None:
+        return None, None, None
+    order, pay = row
+    facts = order_facts(order, with_items=with_items)
+    return facts, (payment_facts(pay) if pay is not None else None), order.id
 
 
 def load_by_payment_id(

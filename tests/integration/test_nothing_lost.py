@@ -109,7 +109,7 @@ def test_fault_storm_then_sync_leaves_everything_agreeing(ops, world):
 
 def test_database_lost_right_after_the_call_is_settled_later(ops, world, monkeypatch):
     order_no = world.order()
-    real = audit.fill_outcome
+    real = audit.complete
     calls = {"n": 0}
 
     def flaky(*a, **kw):
@@ -120,7 +120,7 @@ def test_database_lost_right_after_the_call_is_settled_later(ops, world, monkeyp
             )
         return real(*a, **kw)
 
-    monkeypatch.setattr(audit, "fill_outcome", flaky)
+    monkeypatch.setattr(audit, "complete", flaky)
     with pytest.raises(OperationalError):
         payments.capture(ops, OPERATOR, order_no)
     assert world.money_calls() == 1
