@@ -286,8 +286,6 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
     return item
 
 
-
-
 def run_item(ops: Ops, item: BatchItem, report: Report | None = None) -> ActionResult:
     """Run one claimed item through the service layer and store its definite result: in
     the action's own finish transaction when it gets that far (finish_hooks), else here.

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy import update as sa_update
 
 from core.auth.current import authorize
@@ -205,44 +206,46 @@ def run_action(
         actor = authorize(ops.db, actor, Permission.ACT)  # role and active flag as of now
     except PermissionDenied as exc:
         return _log_refusal(ops, actor, action, order_no, None, exc, job_id)
-    with ops.db.session() as s:
-        order, pay, order_id = load_facts(s, order_no, with_items=action is Action.UPDATE)
-    if order is None or pay is None:
-        code = "no_order" if order is None else "no_payment"
-        r = result_for(action, Outcome.SKIPPED, code, order_no, None, order_no=order_no)
-        return _log(ops, actor, r, job_id, order_id)
-    try:
-        planner(order, pay, now)  # early refusal on our record: nothing is sent, nothing locked
-    except errors.RuleViolation as exc:
-        return _log_refusal(ops, actor, action, order_no, pay.payment_id, exc, job_id, order.id)
-
     held = False  # the payment's in-flight marker (core.operations.locks)
+    payment_id: str | None = None
     try:
-        if _needs_fresh(ops, pay, action, now):  # under the marker: no stale write can race it
+        # One transaction: guard on our record (a refusal sends nothing), take the marker,
+        # write the intent. A snapshot too old to act on is read from Paidy first.
+        started = _start(ops, actor, action, order_no, planner, expected_version, job_id, now)
+        if isinstance(started, _FreshFirst):
+            payment_id = started.payment_id
             if not locks.try_acquire(
-                ops.db, pay.payment_id, action.value, actor.name, now, ops.lock_ttl
+                ops.db, payment_id, action.value, actor.name, now, ops.lock_ttl
             ):
-                return _busy(ops, actor, action, order_no, pay.payment_id, job_id, order.id)
+                return _busy(ops, actor, action, order_no, payment_id, job_id, started.order_id)
             held = True
-            try:
-                _store(ops, pay.payment_id, ops.client.get_payment(pay.payment_id).payment)
+            try:  # under the marker: no stale write can race it
+                _store(ops, payment_id, ops.client.get_payment(payment_id).payment)
             except PaidyError as exc:
-                failed = from_paidy_error(action, exc, order_no, pay.payment_id)
-                return _log(ops, actor, failed, job_id, order.id)
-        started = _start(
-            ops, actor, action, order_no, planner, expected_version, job_id, now, take=not held
-        )
+                failed = from_paidy_error(action, exc, order_no, payment_id)
+                return _log(ops, actor, failed, job_id, started.order_id)
+            started = _start(
+                ops, actor, action, order_no, planner, expected_version, job_id, now, held=True
+            )
         if isinstance(started, ActionResult):
             return started
-        held = True
         order, pay, plan, audit_id = started
+        payment_id, held = pay.payment_id, True
         result, payment = _call(ops, action, order, pay, plan, recorded_at=now)
         result = _finish(ops, pay.payment_id, audit_id, result, payment, plan)
         held = False  # released in _finish's transaction
         return result
     finally:
-        if held:
-            locks.release(ops.db, pay.payment_id)
+        if held and payment_id is not None:
+            locks.release(ops.db, payment_id)
+
+
+@dataclass(frozen=True)
+class _FreshFirst:
+    """_start's answer when the stored snapshot is too old to act on: read Paidy first."""
+
+    payment_id: str
+    order_id: int
 
 
 def _busy(ops, actor, action, order_no, payment_id, job_id, order_id) -> ActionResult:
@@ -281,11 +284,12 @@ def _finish(
     return result
 
 
-def _start(ops, actor, action, order_no, planner, expected_version, job_id, now, take=True):
+def _start(ops, actor, action, order_no, planner, expected_version, job_id, now, held=False):
     """The critical section, in one transaction under the row lock (PostgreSQL) or SQLite's
-    write lock: re-read, compare versions, check nothing is unsettled, re-plan, take the
-    in-flight marker (``take``; else the caller holds it already), write the intent.
-    Returns (order, payment, plan, audit_id) or the result of a refusal."""
+    write lock: read our record, guard (the rules, then the version the operator saw, the
+    in-flight marker, nothing unsettled), take the marker (unless ``held``: the caller took
+    it for a fresh read), write the intent. Returns (order, payment, plan, audit_id), the
+    result of a refusal, or :class:`_FreshFirst`."""
     refusal: ActionResult | None = None
     with ops.db.session(immediate=True) as s:
         order, pay, order_id = load_facts(
@@ -293,20 +297,30 @@ def _start(ops, actor, action, order_no, planner, expected_version, job_id, now,
         )
         taken = False
         if order is None or pay is None:
-            refusal = result_for(action, Outcome.SKIPPED, "no_payment", order_no, None)
-        elif expected_version is not None and pay.version != expected_version:
-            refusal = result_for(action, Outcome.SKIPPED, "changed", order_no, pay.payment_id)
-        elif take and not (
-            taken := locks.take_in(s, pay.payment_id, action.value, actor.name, now, ops.lock_ttl)
-        ):
-            refusal = result_for(action, Outcome.SKIPPED, "in_progress", order_no, pay.payment_id)
-        elif audit.unsettled_entries(s, pay.payment_id):
-            refusal = result_for(action, Outcome.SKIPPED, "unsettled", order_no, pay.payment_id)
+            order_id = order_id or s.scalar(select(Order.id).where(Order.order_no == order_no))
+            code = "no_payment" if order_id else "no_order"
+            refusal = result_for(action, Outcome.SKIPPED, code, order_no, None, order_no=order_no)
         else:
             try:
                 plan = planner(order, pay, now)
             except errors.RuleViolation as exc:
                 refusal = from_refusal(action, exc, order_no, pay.payment_id)
+            if refusal is None and not held and _needs_fresh(ops, pay, action, now):
+                return _FreshFirst(pay.payment_id, order.id)  # (nothing written)
+            if refusal is not None:
+                pass
+            elif expected_version is not None and pay.version != expected_version:
+                refusal = result_for(action, Outcome.SKIPPED, "changed", order_no, pay.payment_id)
+            elif not held and not (
+                taken := locks.take_in(
+                    s, pay.payment_id, action.value, actor.name, now, ops.lock_ttl
+                )
+            ):
+                refusal = result_for(
+                    action, Outcome.SKIPPED, "in_progress", order_no, pay.payment_id
+                )
+            elif audit.unsettled_entries(s, pay.payment_id):
+                refusal = result_for(action, Outcome.SKIPPED, "unsettled", order_no, pay.payment_id)
         if refusal is not None and taken:
             locks.release_in(s, pay.payment_id)  # refused after all: nobody holds it
         if refusal is None:
