@@ -1,6 +1,6 @@
 """The payment state machine: derived dashboard state, allowed actions, and the guard.
 
-The one table of DESIGN.md ("Payment rules") lives here as ``ALLOWED``; every refusal is a
+The payment rule table (docs/architecture.md, "Payment rules") lives here as ``ALLOWED``; every refusal is a
 named :class:`~core.domain.errors.RuleViolation`. How an order's 対応状況 キャンセル limits
 these actions (the cancel rule) is :mod:`core.domain.cancellation`.
 """

@@ -1,4 +1,4 @@
-"""The service layer every screen and the CLI call (see DESIGN.md "Money never moves twice").
+"""The service layer every screen and the CLI call (the money path: docs/architecture.md).
 
 - payments: refresh / update / capture / close / refund, one guarded path (``run_action``)
 - batch: preview, jobs and workers for Paidy決済状況管理

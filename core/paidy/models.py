@@ -1,6 +1,6 @@
 """Pydantic models of what Paidy sends: the payment object, the error envelope, webhooks.
 
-Tolerant by design (PAIDY_API.md): unknown fields are kept, unknown status values accepted,
+Tolerant by design (docs/paidy.md): unknown fields are kept, unknown status values accepted,
 ``status`` in an error body may be a string or a number, ``reference`` may be empty.
 """
 

@@ -3,7 +3,7 @@
 SQLite gets WAL, a 30 s busy timeout and foreign keys on every connection. Its transactions
 are started by us (``BEGIN``, or ``BEGIN IMMEDIATE`` for ``db.session(immediate=True)``)
 instead of by the sqlite3 module, so a read-then-write transaction can take the write lock
-up front (the "exclusive transaction on SQLite" of DESIGN.md) and DDL is transactional.
+up front (SQLite's write lock taken at BEGIN, see docs/architecture.md) and DDL is transactional.
 
 ``upgrade(db)`` runs the Alembic migrations to head under a cross-process lock (a
 PostgreSQL advisory lock, or SQLite's write lock), so every app or CLI start may call it,

@@ -20,7 +20,7 @@ UPDATE, CAPTURE, CLOSE, REFUND, REFRESH = (
     "状態確認(ステータス)",
 )
 ALL = {UPDATE, CAPTURE, CLOSE, REFUND, REFRESH}
-# The rule table of DESIGN.md, as buttons (close needs 対応状況 キャンセル, tested separately).
+# The payment rule table (docs/architecture.md), as buttons (close needs 対応状況 キャンセル, tested separately).
 EXPECTED = {
     "open": {UPDATE, CAPTURE, REFRESH},
     "expired": {REFRESH},

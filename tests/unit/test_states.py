@@ -1,4 +1,4 @@
-"""The rule table of DESIGN.md, row by row, and properties of the guard."""
+"""The payment rule table (docs/architecture.md), row by row, and properties of the guard."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=5)
 EARLIER = NOW - timedelta(seconds=1)
 
-# (status, captured, refunded, expires_at) -> state ; the rows of DESIGN.md's table
+# (status, captured, refunded, expires_at) -> state ; the rows of docs/architecture.md's table
 ROWS = [
     ("authorized", 0, 0, LATER, PaymentState.OPEN),
     ("authorized", 0, 0, EARLIER, PaymentState.EXPIRED),
