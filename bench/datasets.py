@@ -13,8 +13,6 @@ fresh sets of open payments for the batch and sync benchmarks.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import signal
@@ -31,7 +29,15 @@ from sqlalchemy.engine import make_url
 
 from bench.common import ROOT, Context, Stopwatch
 from core.storage.db import Database, current_revision, dispose_database, get_database, upgrade
-from core.storage.demo import REMOTE, DemoOrder, DemoPayment, SandboxControl, payment_spec
+from core.storage.demo import (
+    DemoOrder,
+    DemoPayment,
+    SandboxControl,
+    item_rows,
+    payment_id,
+    payment_rows,
+    shipping_fee,
+)
 from core.storage.demo import generate_orders as demo_orders
 from core.storage.models import Order, OrderItem, PaidyPayment
 from core.timeutil import as_utc, utcnow
@@ -288,25 +294,20 @@ class SandboxProcess:
 
 
 # ------------------------------------------------------------- open payments, in bulk
-def _bench_payment_id(salt: str, i: int) -> str:
-    digest = hashlib.blake2b(f"bench:{salt}:{i}".encode(), digest_size=12).digest()
-    return "pay_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def open_orders(n: int, seed: int, now: datetime) -> Iterator[DemoOrder]:
     """``n`` demo customers and baskets, each paid with Paidy and still authorized (open,
     expiring in 28 days), order total equal to Paidy's amount: capturable as they are."""
     now = as_utc(now)
     created = now - timedelta(days=2)
-    salt = f"{seed}:{now.isoformat()}"
+    salt = f"bench:{seed}:{now.isoformat()}"
     for d in demo_orders(n, seed, now):
         items = d.payment.items if d.payment else d.items
         sub = sum(p * q for _, _, p, q in items)
-        shipping = 0 if sub >= 5000 else (880 if d.order["prefecture"] in REMOTE else 550)
+        shipping = shipping_fee(sub, d.order["prefecture"])
         tax = sub * 10 // 100
         total = sub + tax + shipping
         pay = DemoPayment(
-            payment_id=_bench_payment_id(salt, d.index),
+            payment_id=payment_id(salt, d.index),
             state="open",
             created_at=created,
             expires_at=created + timedelta(days=30),
@@ -346,8 +347,10 @@ def seed_open_payments(
     try:
         for start in range(0, n, 5000):
             part = batch[start : start + 5000]
-            control.create_bulk([payment_spec(d, start + k + 1) for k, d in enumerate(part)])
-            _insert(db, part, start, now)
+            ids = [start + k + 1 for k in range(len(part))]  # id = order number
+            specs, snapshots = payment_rows(zip(ids, part, ids, strict=True), now)
+            control.create_bulk(specs)
+            _insert(db, part, ids, snapshots)
     finally:
         control.close()
     if db.dialect == "postgresql":
@@ -363,47 +366,14 @@ def seed_open_payments(
     return list(range(1, n + 1))
 
 
-def _insert(db: Database, part: list[DemoOrder], start: int, now: datetime) -> None:
+def _insert(db: Database, part: list[DemoOrder], ids: list[int], snapshots: list[dict]) -> None:
     with db.connect() as conn:
-        ids = [start + k + 1 for k in range(len(part))]
         conn.execute(
             insert(Order),
             [{**d.order, "id": i, "order_no": i} for i, d in zip(ids, part, strict=True)],
         )
-        conn.execute(
-            insert(OrderItem),
-            [
-                {"order_id": i, "position": pos, "product_code": code, "product_name": name,
-                 "unit_price": price, "quantity": qty}
-                for i, d in zip(ids, part, strict=True)
-                for pos, (code, name, price, qty) in enumerate(d.items, start=1)
-            ],
-        )  # fmt: skip
-        conn.execute(
-            insert(PaidyPayment),
-            [_snapshot(i, d.payment, now) for i, d in zip(ids, part, strict=True)],
-        )
-
-
-def _snapshot(order_id: int, pay: DemoPayment, now: datetime) -> dict:
-    return {
-        "order_id": order_id,
-        "payment_id": pay.payment_id,
-        "status": "authorized",
-        "amount": pay.amount,
-        "authorized_amount": pay.amount,
-        "captured_amount": 0,
-        "refunded_amount": 0,
-        "capture_id": None,
-        "expires_at": pay.expires_at,
-        "paidy_created_at": pay.created_at,
-        "test": True,
-        "raw_json": None,
-        "last_synced_at": now,
-        "last_result": None,
-        "last_result_at": None,
-        "version": 0,
-    }
+        conn.execute(insert(OrderItem), item_rows(ids, part))
+        conn.execute(insert(PaidyPayment), snapshots)
 
 
 @contextmanager

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .server import SandboxConfig, start_sandbox
+from .config import SandboxConfig
+from .running import start_sandbox
 
 
 def parse_args(argv: list[str]) -> SandboxConfig:
