@@ -354,6 +354,13 @@ def test_get_order_loads_items_and_payment(data):
     with pytest.raises(OrderNotFound) as info:
         get_order(data, 999)
     assert "999" in info.value.message("ja")
+    for typed in (12345, " 12345 ", "abc", 0, 2**31):  # the domain's refusal, number as typed
+        with pytest.raises(OrderNotFound) as info:
+            get_order(data, typed)
+        shown = str(typed).strip()
+        assert info.value.code == "no_order"
+        assert info.value.message("ja") == f"注文番号 {shown} の受注が見つかりません。"
+        assert info.value.message("en") == f"Order {shown} was not found."
 
 
 def test_now_must_be_aware(data):
