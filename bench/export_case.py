@@ -19,8 +19,8 @@ from pathlib import Path
 
 from bench.common import peak_rss_mb, ru_maxrss_mb
 from core.export import DEFAULT_COLUMNS, export_csv
+from core.search import OrderQuery, build_select
 from core.storage.db import get_database
-from core.storage.search import OrderQuery, build_select
 
 
 class RssSampler:

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 
 from bench.common import ROOT, Context, goal, print_table, repeat, summary_ms, write_result
 from bench.datasets import Dataset, SandboxProcess, pg_dataset, sqlite_dataset
+from core.search import OrderQuery, search_orders
 from core.storage.db import dispose_database, get_database
-from core.storage.search import OrderQuery, search_orders
 
 APP = str(ROOT / "streamlit_app.py")
 GOAL_MS = 300

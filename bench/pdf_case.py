@@ -18,8 +18,8 @@ from bench.common import peak_rss_mb, ru_maxrss_mb
 from bench.export_case import RssSampler
 from core.reports.list_pdf import export_pdf
 from core.reports.slips import Shop, write_slips
+from core.search import OrderQuery
 from core.storage.db import get_database
-from core.storage.search import OrderQuery
 
 SHOP = Shop("ベンチ商店", "〒100-0001 東京都千代田区千代田1-1", "03-0000-0000")
 

@@ -26,8 +26,8 @@ from bench.common import (
 )
 from bench.datasets import Dataset, pg_dataset, sqlite_dataset
 from bench.search_probe import probes
+from core.search import OrderQuery, count_orders, search_orders
 from core.storage.db import Database, get_database
-from core.storage.search import OrderQuery, count_orders, search_orders
 from core.timeutil import jst_day_range_utc
 
 GOAL_MS = 50
@@ -58,7 +58,7 @@ def _kata(text: str) -> str:
 
 
 def naive_mask(df: pd.DataFrame, q: OrderQuery, now: datetime) -> pd.Series:
-    """The conditions the probe set uses, in pandas (same rules as core.storage.search)."""
+    """The conditions the probe set uses, in pandas (same rules as core.search)."""
     mask = pd.Series(True, index=df.index)
     if q.order_no is not None:
         mask &= df["order_no"] == q.order_no

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from core.search import OrderQuery, count_orders, iter_orders, search_orders
 from core.storage.db import get_database, upgrade
 from core.storage.demo import seed_demo
 from core.storage.models import Order
-from core.storage.search import OrderQuery, count_orders, iter_orders, search_orders
 from core.timeutil import jst_today, utcnow
 
 

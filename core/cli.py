@@ -91,7 +91,7 @@ def add_search_filters(p: argparse.ArgumentParser) -> None:
 def query_from_args(args: argparse.Namespace):
     from core.domain.orders import parse_choice
     from core.domain.states import PaymentState
-    from core.storage.search import InvalidQuery, OrderQuery
+    from core.search import InvalidQuery, OrderQuery
 
     def choice(enum, value):
         if value is None:

@@ -11,7 +11,7 @@
 - ``cp932`` (Excel's Shift_JIS): the usual Unicode/CP932 look-alikes are mapped (〜 -> ～,
   − -> －, ¥ -> ￥ ...); anything CP932 cannot hold becomes ``?`` and the number of cells
   where that happened is reported. ``utf-8-sig`` (UTF-8 with BOM) loses nothing.
-- Streaming: rows come from :func:`core.storage.search.iter_orders` and are encoded and
+- Streaming: rows come from :func:`core.search.iter_orders` and are encoded and
   written every :data:`FLUSH_ROWS` rows, so memory stays flat for any row count.
 """
 
@@ -32,9 +32,9 @@ from sqlalchemy.exc import IntegrityError
 from core.bilingual import BilingualError
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, labels
 from core.domain.states import PaymentState
+from core.search import OrderQuery, iter_orders
 from core.storage.db import Database
 from core.storage.models import CsvColumnSet
-from core.storage.search import OrderQuery, iter_orders
 from core.timeutil import JST, as_utc, utcnow
 
 ENCODINGS = ("utf-8-sig", "cp932")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import dashboard as dq
+from core import views as dq
 from core.domain.errors import RuleViolation
 from core.domain.orders import parse_order_no
 from pages import _ui

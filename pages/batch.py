@@ -12,13 +12,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import dashboard as dq
 from core.domain.orders import OrderStatus, PaymentStatus, label_of, labels
 from core.domain.states import PaymentState
 from core.operations import batch as jobs
 from core.operations.batch import BATCH_LABELS, BatchAction
 from core.roles import Permission
-from core.storage.search import InvalidQuery, OrderQuery, search_orders
+from core.search import InvalidQuery, OrderQuery, frame_for_orders, search_orders
 from pages import _selection, _ui
 from pages._ui import t
 
@@ -115,7 +114,7 @@ def load_rows(ctx: _ui.PageContext) -> tuple[pd.DataFrame, bool, int, tuple]:
         if st.button(t("batch.clear_preselect"), key="batch_clear_pre"):
             st.session_state.pop(_ui.BATCH_PRESELECT, None)
             st.rerun()
-        frame = dq.frame_for_orders(ctx.db, pre, ctx.ops.now())
+        frame = frame_for_orders(ctx.db, pre, ctx.ops.now())
         frame = frame[frame["paidy_payment_id"].notna()].reset_index(drop=True)
         return frame, True, len(frame), ("preselected",)
     query = filters()

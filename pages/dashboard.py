@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import dashboard as dq
+from core import views as dq
 from core.operations import review
 from core.operations.batch import BatchAction
 from core.operations.flags import TAGS_UNRELIABLE, get_flag

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import dashboard as dq
+from core import views as dq
 from core.domain import order_edit
 from core.domain.cancellation import panel_actions
-from core.domain.errors import RuleViolation
+from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.money import (
     Discrepancy,
     discrepancy,
@@ -32,7 +32,7 @@ from core.messages import shown
 from core.operations import payments
 from core.operations.orders import CUSTOMER_LIMITS, OrderChanged, form_values, save_order
 from core.roles import Permission
-from core.storage.search import OrderNotFound, get_order
+from core.search import get_order
 from core.timeutil import JST, as_utc
 from pages import _delete, _mail, _ui
 from pages._ui import t

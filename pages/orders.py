@@ -22,7 +22,7 @@ from core.domain.orders import (
 from core.domain.states import PaymentState
 from core.operations.orders import change_status
 from core.roles import Permission
-from core.storage.search import InvalidQuery, OrderQuery, search_orders
+from core.search import InvalidQuery, OrderQuery, search_orders
 from pages import _delete, _selection, _ui
 from pages._ui import t
 

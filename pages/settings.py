@@ -8,8 +8,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core import dashboard as dq
 from core import export
+from core import views as dq
 from core.auth import admin, users
 from core.operations import column_sets as column_set_service
 from core.roles import Permission, PermissionDenied, Role

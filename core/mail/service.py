@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from core.bilingual import BilingualError
-from core.domain.errors import RuleViolation
+from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import PaymentMethod, label_of
 from core.mail import guard
 from core.mail.compose import Mailbox, MailConfigError, compose, sender_from
@@ -27,10 +27,10 @@ from core.mail.text import check_address, one_line
 from core.messages import label_ref, part, text_part
 from core.operations import audit
 from core.roles import Actor, Permission, require
+from core.search import get_order
 from core.settings import Mode, Settings
 from core.storage.db import Database
 from core.storage.models import MailSend
-from core.storage.search import OrderNotFound, get_order
 from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)

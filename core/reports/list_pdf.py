@@ -7,7 +7,7 @@
 - Every page repeats the title, the time it was made (JST), the row count and the column
   headers; the footer says ``ページ 3 / 12``. The last row is followed by the total line:
   ``合計 N件`` and the sum of every amount column shown (and of 購入金額 when it is not).
-- Streaming: rows come from :func:`core.storage.search.iter_orders` (the CSV export's row
+- Streaming: rows come from :func:`core.search.iter_orders` (the CSV export's row
   source) and are drawn straight onto the current page; a page is closed when full. The
   page count and the row count are known only at the end: they are PDF forms written last
   (:class:`core.reports.canvas.Document`). Memory is the PDF's bytes, never the rows.
@@ -32,9 +32,9 @@ from core.domain.orders import labels
 from core.export import DEFAULT_COLUMNS, EXPORT_COLUMNS, ExportColumn, check_columns
 from core.reports.canvas import Document
 from core.reports.fonts import GOTHIC, clean, draw, draw_cells, fit, wrap
+from core.search import OrderQuery, build_select, count_orders, iter_orders
 from core.storage.db import Database
 from core.storage.models import Order
-from core.storage.search import OrderQuery, build_select, count_orders, iter_orders
 from core.timeutil import JST, as_utc, utcnow
 
 PAGE = landscape(A4)

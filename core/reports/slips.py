@@ -26,11 +26,12 @@ from reportlab.lib.pagesizes import A4
 from sqlalchemy import select
 
 from core.bilingual import BilingualError
+from core.domain.errors import OrderNotFound
 from core.reports.canvas import Document
 from core.reports.fonts import GOTHIC, MINCHO, clean, draw, fit, width, wrap
+from core.search import get_order
 from core.storage.db import Database
 from core.storage.models import Order
-from core.storage.search import OrderNotFound, get_order
 from core.timeutil import JST, as_utc, utcnow
 
 PAGE = A4

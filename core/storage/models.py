@@ -12,7 +12,7 @@ Rules kept here, once:
   declared here mirror the portable part so ``Base.metadata`` matches the database. The
   dialect-specific name search structures of ``0007`` (PostgreSQL: ``order_name_keys``
   and its GIN index; SQLite: ``orders_fts_short``) are search internals kept by triggers,
-  read only by core/storage/search.py, and not mapped here.
+  read only by core/search/text_match.py, and not mapped here.
 
 Changing a table means a new Alembic migration in ``core/storage/migrations/versions``.
 """

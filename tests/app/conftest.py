@@ -14,10 +14,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.search import OrderQuery, search_orders
 from core.settings import reload_settings
 from core.storage.db import Database, dispose_database, get_database
 from core.storage.demo import seed_demo
-from core.storage.search import OrderQuery, search_orders
 from core.timeutil import utcnow
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from core.auth import admin, users
 from core.roles import Actor, Role
+from core.search import get_order
 from core.settings import reload_settings
 from core.storage.models import AuditLog
-from core.storage.search import get_order
 from tests.app.conftest import assert_clean, joined
 from tests.app.test_paidy_panel import CAPTURE, panel_buttons
 

@@ -3,7 +3,7 @@ results read back from the database by ``?job=N``; the dashboard's one-click pre
 
 from __future__ import annotations
 
-from core.storage.search import get_order
+from core.search import get_order
 from tests.app.conftest import assert_clean, frame_with, grid, joined, run_until, tick
 
 

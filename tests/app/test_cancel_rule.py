@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from core.operations.orders import change_status
 from core.roles import Actor, Role
-from core.storage.search import get_order
+from core.search import get_order
 from tests.app.conftest import (
     assert_clean,
     button_labels,

@@ -11,9 +11,9 @@ import requests
 from sqlalchemy import select
 
 from core.roles import Actor, Role
+from core.search import OrderQuery, count_orders, get_order
 from core.settings import reload_settings
 from core.storage.models import Order
-from core.storage.search import OrderQuery, count_orders, get_order
 from core.timeutil import utcnow
 from tests.app.conftest import assert_clean, button_labels, grid, joined, tick
 

@@ -7,9 +7,9 @@ import pytest
 import streamlit as st
 from sqlalchemy import update
 
+from core.search import get_order
 from core.settings import reload_settings
 from core.storage.models import Order
-from core.storage.search import get_order
 from tests.app.conftest import assert_clean
 from tests.secrets import CLI_KEY
 

@@ -19,7 +19,7 @@ from core.operations import payments
 from core.operations.delete import delete_orders
 from core.operations.orders import change_status, form_values, save_order
 from core.roles import Actor, Role
-from core.storage.search import get_order
+from core.search import get_order
 from tests.app.conftest import assert_clean
 
 OPERATOR = Actor("sato", Role.OPERATOR)

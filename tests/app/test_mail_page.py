@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import update
 
 from core.mail.inbox import read_inbox
+from core.search import get_order
 from core.settings import reload_settings
 from core.storage.models import Order
-from core.storage.search import get_order
 from tests.app.conftest import assert_clean, frame_with, joined
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.operations.orders import form_values, save_order
 from core.roles import Actor, Role
-from core.storage.search import get_order
+from core.search import get_order
 from tests.app.conftest import assert_clean, joined
 
 B = Actor("op-b", Role.OPERATOR)

@@ -9,7 +9,7 @@ from core.auth.users import add_user
 from core.operations import payments
 from core.operations.orders import change_status
 from core.roles import Actor, Role
-from core.storage.search import get_order
+from core.search import get_order
 from tests.app.conftest import assert_clean, button_labels, frame_with, joined
 
 UPDATE, CAPTURE, CLOSE, REFUND, REFRESH = (

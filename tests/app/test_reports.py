@@ -3,8 +3,8 @@ exist and produce PDF downloads, read back with pdftotext."""
 
 from __future__ import annotations
 
+from core.search import get_order
 from core.settings import reload_settings
-from core.storage.search import get_order
 from tests.app.conftest import assert_clean, grid, joined
 from tests.app.conftest import tick as tick_rows
 from tests.pdf_helpers import needs_poppler, pdf_text, render_first_page

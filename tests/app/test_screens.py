@@ -124,7 +124,7 @@ def test_orders_selection_opens_order_and_changes_status(app_env):
     at.button(key="orders_status_apply").click().run()
     assert_clean(at)
     assert "2件の対応状況を「対応中」に変更しました。" in joined(at) or "対応中" in joined(at)
-    from core.storage.search import get_order
+    from core.search import get_order
 
     assert get_order(app_env.db, first).status == "in_progress"
     assert get_order(app_env.db, second).status == "in_progress"

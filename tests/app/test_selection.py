@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.search import get_order
 from core.storage.models import AuditLog, BatchItem, BatchJob
-from core.storage.search import get_order
 from tests.app.conftest import assert_clean, chosen, frame_with, grid, joined, run_until, tick
 
 BATCH, ORDERS = "batch_grid", "orders_grid"

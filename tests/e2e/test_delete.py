@@ -11,8 +11,8 @@ from core.operations.context import Ops
 from core.operations.delete import restore_orders
 from core.paidy.client import PaidyClient
 from core.roles import Actor, Role
+from core.search import OrderQuery, get_order, search_orders
 from core.storage.db import get_database
-from core.storage.search import OrderQuery, get_order, search_orders
 from core.timeutil import utcnow
 from tests.e2e.helpers import (
     click_button,

@@ -12,8 +12,8 @@ from email.parser import BytesParser
 import pytest
 from playwright.sync_api import expect
 
+from core.search import OrderQuery, get_order, search_orders
 from core.storage.db import get_database
-from core.storage.search import OrderQuery, get_order, search_orders
 from core.timeutil import utcnow
 from tests.e2e.helpers import (
     button,

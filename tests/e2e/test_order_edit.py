@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from core.search import OrderQuery, get_order, search_orders
 from core.storage.db import get_database
-from core.storage.search import OrderQuery, get_order, search_orders
 from core.timeutil import utcnow
 from tests.e2e.helpers import click_button, expect_text, fill_text_input, goto, screenshot
 

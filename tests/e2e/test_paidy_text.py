@@ -7,8 +7,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from core.search import OrderQuery, search_orders
 from core.storage.db import get_database
-from core.storage.search import OrderQuery, search_orders
 from core.timeutil import utcnow
 from tests.e2e.helpers import click_button, expect_text, goto, screenshot
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from core.search import OrderQuery, search_orders
 from core.storage.db import get_database
-from core.storage.search import OrderQuery, search_orders
 from core.timeutil import utcnow
 from tests.e2e.helpers import button, click_button, expect_text, goto, screenshot
 from tests.pdf_helpers import needs_poppler, pdf_text, render_first_page

@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from core.search import OrderQuery, get_order, search_orders
 from core.storage.db import get_database
 from core.storage.models import AuditLog, BatchJob
-from core.storage.search import OrderQuery, get_order, search_orders
 from core.timeutil import utcnow
 from tests.e2e.helpers import (
     click_button,

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from core.search import get_order
 from core.storage.db import get_database
-from core.storage.search import get_order
 from tests.e2e.conftest import run_server
 from tests.e2e.helpers import (
     SCREENSHOTS,

@@ -14,8 +14,8 @@ from core.operations.batch import BatchAction, create_job, items_frame, run_job
 from core.operations.link import link_payment
 from core.operations.orders import change_status
 from core.roles import Actor, Permission, PermissionDenied, Role, UserDisabled
+from core.search import get_order
 from core.storage.models import AuditLog, PaidyPayment
-from core.storage.search import get_order
 from tests.fixtures_ops import ADMIN as DEMO_ADMIN
 from tests.fixtures_ops import OPERATOR as DEMO_OPERATOR
 

@@ -16,8 +16,8 @@ from core.operations import batch, payments
 from core.operations.batch import BatchAction
 from core.operations.orders import change_status
 from core.operations.results import Outcome
+from core.search import get_order
 from core.storage.models import AuditLog, BatchItem, BatchJob
-from core.storage.search import get_order
 from tests.fixtures_ops import ADMIN, OPERATOR
 from tests.secrets import CLI_KEY
 

@@ -122,7 +122,7 @@ def test_link_creates_the_order_from_paidys_record(cli_env, capsys, world):
     order_no = int(out.split()[0])
     code, out, _ = run(capsys, "link", pid)
     assert code == 0 and "already linked" in out
-    from core.storage.search import get_order
+    from core.search import get_order
 
     order = get_order(world.ops.db, order_no)
     assert order is not None

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from core.auth import users
 from core.cli import main
+from core.search import get_order
 from core.settings import reload_settings
 from core.storage.models import AuditLog
-from core.storage.search import get_order
 from tests.secrets import CLI_KEY as SECRET
 
 ADA_PW = "ada-password-123"

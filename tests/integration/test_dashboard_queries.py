@@ -1,4 +1,4 @@
-"""core.dashboard on SQLite and PostgreSQL: metrics agree with the order search, audit filters
+"""core.views on SQLite and PostgreSQL: metrics agree with the order search, audit filters
 and CSV, captures per JST day, the order timeline."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from core import dashboard as dq
+from core import views as dq
 from core.domain.states import Action, PaymentState
 from core.operations import audit, payments
 from core.operations.results import ActionResult, Outcome
+from core.search import OrderQuery, count_orders, frame_for_orders
 from core.storage.demo import seed_demo
-from core.storage.search import OrderQuery, count_orders
 from core.timeutil import jst_day_start_utc, jst_today, utcnow
 from tests.fixtures_ops import OPERATOR
 
@@ -112,5 +112,5 @@ def test_timeline_and_expiring(db, world, ops):
     assert timeline["at"].is_monotonic_decreasing
     assert dq.any_payment_id(db)
     assert dq.counts(db)["payments"] == 2
-    frame = dq.frame_for_orders(db, [later, no, 999999], utcnow())
+    frame = frame_for_orders(db, [later, no, 999999], utcnow())
     assert sorted(frame["order_no"]) == sorted([no, later])

@@ -14,15 +14,15 @@ import io
 import pytest
 from sqlalchemy import select
 
-from core import dashboard as dq
+from core import views as dq
 from core.domain.deletion import OrderIsDeleted
 from core.export import export_csv
 from core.operations import delete as deletion
 from core.operations.orders import change_status, save_order
 from core.operations.sync import sync_order_nos
 from core.roles import PermissionDenied
+from core.search import OrderQuery, count_orders, frame_for_orders, iter_orders, search_orders
 from core.storage.models import AuditLog, Order, OrderItem, PaidyPayment
-from core.storage.search import OrderQuery, count_orders, iter_orders, search_orders
 from core.timeutil import utcnow
 from tests.fixtures_ops import ADMIN, OPERATOR, VIEWER
 
@@ -175,7 +175,7 @@ def test_deleted_orders_leave_every_list_and_restore_brings_them_back(ops, world
     states = set(dq.amounts_by_state(ops.db, now)["state"])
     assert "refunded" not in states and "captured" in states
     assert gone not in sync_order_nos(ops) and kept in sync_order_nos(ops)
-    assert list(dq.frame_for_orders(ops.db, [gone, kept], now)["order_no"]) == [kept]
+    assert list(frame_for_orders(ops.db, [gone, kept], now)["order_no"]) == [kept]
     # the audit log keeps them, and says who deleted them
     assert ("delete", "ok", OPERATOR.name) in audit_rows(ops, gone)
     assert len(dq.audit_log(ops.db, dq.AuditFilter(order_no=gone))) >= 2  # link + delete

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from core.domain.money import Discrepancy, discrepancy, order_amount
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus
 from core.domain.states import PaymentState
+from core.search import OrderQuery, count_orders, iter_orders
 from core.storage.demo import DemoError, generate_orders, seed_demo, seed_demo_if_empty
 from core.storage.models import Order, OrderItem, PaidyPayment
-from core.storage.search import OrderQuery, count_orders, iter_orders
 
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 PAY_ID = re.compile(r"^pay_[A-Za-z0-9_-]+$")

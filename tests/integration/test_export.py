@@ -27,7 +27,7 @@ from core.export import (
     neutralise,
     save_column_set,
 )
-from core.storage.search import OrderQuery, search_orders
+from core.search import OrderQuery, search_orders
 from tests.integration.test_search import FIXTURE, _order, _pay, load
 
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import select
 
-from core import dashboard
+from core import views
 from core.operations import payments, review, settle
 from core.operations.results import Outcome
 from core.operations.sync import sync
@@ -112,10 +112,10 @@ def test_a_write_landing_after_it_was_concluded_not_done_is_flagged(ops, world):
     remote = assert_agree(ops, world, first.payment_id)
     assert sorted(x["amount"] for x in remote["refunds"]) == [500, 500]
     # on the dashboard until a person marks it reviewed
-    assert dashboard.metrics(ops.db, ops.now()).needs_review == 1
-    assert entry.id in set(dashboard.attention(ops.db)["id"])
+    assert views.metrics(ops.db, ops.now()).needs_review == 1
+    assert entry.id in set(views.attention(ops.db)["id"])
     review.mark_reviewed(ops, OPERATOR, entry.id, "返金差額をお客様に確認済み")
-    assert dashboard.metrics(ops.db, ops.now()).needs_review == 0
+    assert views.metrics(ops.db, ops.now()).needs_review == 0
 
 
 # --- 2. a stale 状態確認 -------------------------------------------------------------------------

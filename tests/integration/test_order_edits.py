@@ -18,8 +18,8 @@ from core.operations.orders import (
     save_order,
 )
 from core.roles import Actor, Role
+from core.search import get_order
 from core.storage.models import AuditLog, Order
-from core.storage.search import get_order
 from core.timeutil import JST, as_utc
 
 A = Actor("op-a", Role.OPERATOR)

@@ -29,8 +29,8 @@ from core.reports.slips import (
     slips_to_bytes,
     write_slips,
 )
+from core.search import OrderQuery
 from core.storage.models import Order, OrderItem, PaidyPayment
-from core.storage.search import OrderQuery
 from core.timeutil import JST
 from tests.pdf_helpers import needs_poppler, pages_of, pdf_text, render_first_page
 

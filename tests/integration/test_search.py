@@ -13,14 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert
 
+from core.domain.errors import OrderNotFound
 from core.domain.money import Discrepancy, discrepancy
 from core.domain.states import PaymentState, derive_state
-from core.storage.demo import generate_orders
-from core.storage.models import Order, OrderItem, PaidyPayment
-from core.storage.search import (
+from core.search import (
     COLUMNS,
     InvalidQuery,
-    OrderNotFound,
     OrderQuery,
     count_orders,
     get_order,
@@ -28,6 +26,8 @@ from core.storage.search import (
     order_ids_for,
     search_orders,
 )
+from core.storage.demo import generate_orders
+from core.storage.models import Order, OrderItem, PaidyPayment
 from core.timeutil import JST, to_jst
 
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)  # 12:00 JST
@@ -354,6 +354,13 @@ def test_get_order_loads_items_and_payment(data):
     with pytest.raises(OrderNotFound) as info:
         get_order(data, 999)
     assert "999" in info.value.message("ja")
+    for typed in (12345, " 12345 ", "abc", 0, 2**31):  # the domain's refusal, number as typed
+        with pytest.raises(OrderNotFound) as info:
+            get_order(data, typed)
+        shown = str(typed).strip()
+        assert info.value.code == "no_order"
+        assert info.value.message("ja") == f"注文番号 {shown} の受注が見つかりません。"
+        assert info.value.message("en") == f"Order {shown} was not found."
 
 
 def test_now_must_be_aware(data):
@@ -529,10 +536,10 @@ def _property(db, rows, kw):
 
 
 def test_random_filters_only_raise_invalid_query_and_match_the_reference(db, monkeypatch):
-    from core.storage import search
+    from core.search import paging
 
-    monkeypatch.setattr(search, "WALK_FROM", 1)  # pages also through the bounded walk
-    monkeypatch.setattr(search, "WALK_ROWS_PER_RESULT", 3)
+    monkeypatch.setattr(paging, "WALK_FROM", 1)  # pages also through the bounded walk
+    monkeypatch.setattr(paging, "WALK_ROWS_PER_RESULT", 3)
     rows = _demo_rows(db)
     _property(db, rows)
 
@@ -564,7 +571,7 @@ def test_discrepancy_follows_order_edits_and_relinks(data):
 
 
 def test_discrepancy_uses_its_partial_index_on_sqlite(db_sqlite):
-    from core.storage.search import count_select
+    from core.search import count_select
 
     stmt = count_select(db_sqlite, OrderQuery(discrepancy_only=True), now=NOW)
     with db_sqlite.engine.connect() as conn:
@@ -627,10 +634,10 @@ def test_name_search_follows_edits_and_deletes(data):
 @pytest.mark.parametrize("fragment", ["ex", "e", "k", "EX", "_", "%", "jp", "example"])
 def test_email_fragments_via_the_fts_vocabulary_equal_a_plain_scan(data, fragment, monkeypatch):
     """1-2 character email fragments: the vocabulary path (SQLite) finds what LIKE finds."""
-    from core.storage import search
+    from core.search import text_match
 
     found = nos(data, email=fragment)
-    monkeypatch.setattr(search, "MAX_VOCAB_TERMS", -1)  # force the LIKE scan
+    monkeypatch.setattr(text_match, "MAX_VOCAB_TERMS", -1)  # force the LIKE scan
     assert nos(data, email=fragment) == found
     assert count_orders(data, OrderQuery(email=fragment), now=NOW) == len(found)
     rows = [r._asdict() for r in iter_orders(data, OrderQuery(), now=NOW)]
@@ -642,9 +649,9 @@ def test_email_fragments_via_the_fts_vocabulary_equal_a_plain_scan(data, fragmen
 def test_expiring_within_equals_the_reference_either_way(data, monkeypatch, days, sort_all_max):
     """Expiring within N days: the same rows, count and pages whether PostgreSQL sorts the
     matches in full or lets the planner walk (SQLite: the same either way)."""
-    from core.storage import search
+    from core.search import paging
 
-    monkeypatch.setattr(search, "SORT_ALL_MAX", sort_all_max)
+    monkeypatch.setattr(paging, "SORT_ALL_MAX", sort_all_max)
     rows = [r._asdict() for r in iter_orders(data, OrderQuery(), now=NOW)]
     q = OrderQuery(expires_within_days=days)
     expected = _reference(rows, q)
@@ -667,19 +674,19 @@ def test_pages_are_the_same_whether_or_not_the_sort_index_is_walked(
 ):
     """SQLite's bounded walk and PostgreSQL's sorting in full give the pages the plain
     query gives."""
-    from core.storage import search
+    from core.search import paging
 
     queries = [OrderQuery(), OrderQuery(name="山田"), OrderQuery(paidy_state=["open", "expired"]),
                OrderQuery(gender="female", amount_max=2000), OrderQuery(expires_within_days=7),
                OrderQuery(discrepancy_only=True, name="山")]  # fmt: skip
-    monkeypatch.setattr(search, "SORT_ALL_MAX", 0)
+    monkeypatch.setattr(paging, "SORT_ALL_MAX", 0)
     expected = {
         (q, d, p): search_orders(data, q, now=NOW, sort=sort, descending=d, page=p, page_size=3).frame["id"].tolist()
         for q in queries for d in (True, False) for p in (1, 2, 3)
     }  # fmt: skip
-    monkeypatch.setattr(search, "WALK_FROM", 1)
-    monkeypatch.setattr(search, "WALK_ROWS_PER_RESULT", rows_per_result)
-    monkeypatch.setattr(search, "SORT_ALL_MAX", 10**6)
+    monkeypatch.setattr(paging, "WALK_FROM", 1)
+    monkeypatch.setattr(paging, "WALK_ROWS_PER_RESULT", rows_per_result)
+    monkeypatch.setattr(paging, "SORT_ALL_MAX", 10**6)
     for (q, d, p), ids in expected.items():
         got = search_orders(data, q, now=NOW, sort=sort, descending=d, page=p, page_size=3)
         assert got.frame["id"].tolist() == ids, (q, d, p)

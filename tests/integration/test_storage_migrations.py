@@ -142,8 +142,8 @@ def test_0007_indexes_the_names_of_existing_orders_and_downgrades_cleanly(fresh_
     from alembic.script import ScriptDirectory
     from sqlalchemy import insert
 
+    from core.search import OrderQuery, count_orders
     from core.storage.models import Order
-    from core.storage.search import OrderQuery, count_orders
     from core.timeutil import utcnow
 
     db = get_database(fresh_url)

@@ -57,9 +57,9 @@ def test_every_key_used_by_the_screens_exists():
 
 
 def test_keys_built_at_run_time_exist():
-    from core.dashboard import AUDIT_COLUMNS
     from core.domain.states import Action
     from core.operations.results import Outcome
+    from core.views import AUDIT_COLUMNS
 
     keys = [f"action.{a.value}" for a in Action] + [f"paidy.btn.{a.value}" for a in Action]
     keys += [f"paidy.desc.{a.value}" for a in Action]

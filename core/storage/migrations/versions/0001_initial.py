@@ -4,7 +4,7 @@
 guide's discrepancy rule is a single-table predicate with a partial index (fast at 1,000,000
 orders); nothing writes it but the triggers.
 
-Partial-match search on customer name / kana / email (see core/storage/search.py):
+Partial-match search on customer name / kana / email (see core/search/text_match.py):
 - PostgreSQL: pg_trgm GIN indexes on the space-stripped name and kana and on email.
 - SQLite: an FTS5 trigram table ``orders_fts`` (contentless) kept in step by triggers, and
   its vocabulary ``orders_fts_vocab`` (for 1-2 character fragments).
