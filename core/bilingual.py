@@ -1,9 +1,12 @@
-"""The one shape of an operator-facing failure: a Japanese and an English message."""
+"""The shape of an adapter's operator-facing failure: a Japanese and an English message,
+given when it is raised (a refusal of the payment rules is a ``RuleViolation`` instead)."""
 
 from __future__ import annotations
 
+from core.errors import OperatorError
 
-class BilingualError(Exception):
+
+class BilingualError(OperatorError):
     """An error an operator can meet; ``message(lang)`` is what the screen or CLI shows."""
 
     def __init__(self, ja: str, en: str) -> None:

@@ -1,4 +1,5 @@
-"""What each CLI command does (parsing lives in core/cli.py)."""
+"""What each CLI command does (parsing lives in core/cli.py, shared pieces in core/cliargs.py;
+this module never imports core.cli)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from core.cli import EXIT_FAILED, EXIT_OK, UsageError, default_operator, query_from_args
+from core.cliargs import EXIT_FAILED, EXIT_OK, UsageError, default_operator, query_from_args
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,33 +32,6 @@ def run(args: argparse.Namespace) -> int:
         "users": _users,
     }[args.command]
     return handler(args)
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for a failure: the operator-facing message, or a reference to the log entry
-    that holds the details (never a traceback, SQL or a secret on the terminal)."""
-    import logging
-
-    from core.bilingual import BilingualError
-    from core.domain.errors import RuleViolation
-    from core.logsetup import log_exception
-    from core.paidy.errors import PaidyError
-    from core.settings import log_file_location
-
-    if isinstance(exc, BilingualError | RuleViolation | PaidyError):
-        return exc.message("en")
-    try:
-        raise exc
-    except BaseException:
-        ref = log_exception(logging.getLogger(__name__), "command failed")
-    what = "the database could not be reached" if _is_db_error(exc) else "internal error"
-    return f"{what} (ref {ref}; details in {log_file_location()})"
-
-
-def _is_db_error(exc: BaseException) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
-    return isinstance(exc, DBAPIError)
 
 
 def _runtime(**kw):
@@ -434,7 +408,7 @@ def _worker(args) -> int:
             sig: signal.signal(sig, lambda *_: stop.set())
             for sig in (signal.SIGTERM, signal.SIGINT)
         }
-        pool = WorkerPool(rt.ops, name=f"worker-{_hostname()}").start()
+        pool = WorkerPool(rt.ops, name=f"worker-{_hostname()}", on_error=_worker_failed).start()
         print(
             f"worker running with {rt.ops.workers} threads; SIGTERM or Ctrl-C to stop", flush=True
         )
@@ -449,6 +423,13 @@ def _worker(args) -> int:
     finally:
         rt.stop()
     return EXIT_OK
+
+
+def _worker_failed(thread: str, ref: str) -> None:
+    """One line for a worker round that failed (logged with ``ref``); the worker goes on."""
+    from core.settings import log_file_location
+
+    print(f"{thread} error (ref {ref}; details in {log_file_location()})", flush=True)
 
 
 def _hostname() -> str:

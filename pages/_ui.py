@@ -19,6 +19,8 @@ import streamlit as st
 from core import i18n
 from core.domain.orders import label
 from core.domain.states import PaymentState
+from core.errors import OperatorError
+from core.logsetup import log_exception
 from core.roles import ROLE_LABELS, Actor, Permission, Role
 from core.runtime import Runtime, build_runtime
 from core.settings import AuthMode, ConfigurationError, Mode, Settings, get_settings
@@ -303,9 +305,9 @@ def show_result(result, *, container=None) -> None:
         box.text(" / ".join(extras))
 
 
-def show_refusal(exc) -> None:
-    """A RuleViolation / InvalidQuery / UserError: anything with ``.message(lang)``. A Paidy
-    error quotes Paidy, so its message is plain text under our own headline."""
+def show_refusal(exc: OperatorError) -> None:
+    """A refusal, an invalid query, a user error ...: its ``message(lang)``. A Paidy error
+    quotes Paidy, so its message is plain text under our own headline."""
     from core.paidy.errors import PaidyError
 
     if isinstance(exc, PaidyError):
@@ -316,19 +318,19 @@ def show_refusal(exc) -> None:
 
 @contextmanager
 def guard() -> Iterator[None]:
-    """Run a page body: refusals are shown as messages, anything else as a short error
-    (logged with its traceback on the server, never shown)."""
+    """Run a page body: an operator-facing error is shown as its message, anything else as
+    one short line quoting a reference (logged with its traceback on the server)."""
     try:
         yield
+    except OperatorError as exc:
+        show_refusal(exc)
     except Exception as exc:  # the screen must never show a traceback
-        if hasattr(exc, "message") and callable(exc.message):
-            try:
-                show_refusal(exc)
-                return
-            except Exception:
-                pass
-        log.exception("page error")
-        st.error(t("app.internal_error", kind=type(exc).__name__), icon=":material/error:")
+        st.error(t("app.internal_error", kind=failure_ref(exc)), icon=":material/error:")
+
+
+def failure_ref(exc: Exception, what: str = "page error") -> str:
+    """Log the exception being handled with a reference: ``KeyError, ref E-3f9a1c2b``."""
+    return f"{type(exc).__name__}, ref {log_exception(log, what)}"
 
 
 # ------------------------------------------------------------------------------ session
@@ -406,10 +408,12 @@ def startup(lang_: str) -> tuple[Settings, Runtime]:
     except ConfigurationError as exc:
         st.error(md_escape(i18n.t("app.startup_failed", lang_, message=exc.message(lang_))))
         st.stop()
-    except Exception as exc:  # database or sandbox cannot start
+    except OperatorError as exc:  # the database or the sandbox cannot start, and says why
         log.exception("startup failed")
-        message = exc.message(lang_) if hasattr(exc, "message") else type(exc).__name__
-        st.error(i18n.t("app.startup_failed", lang_, message=message))
+        st.error(i18n.t("app.startup_failed", lang_, message=exc.message(lang_)))
+        st.stop()
+    except Exception as exc:
+        st.error(i18n.t("app.startup_failed", lang_, message=failure_ref(exc, "startup failed")))
         st.stop()
     return cfg, rt
 

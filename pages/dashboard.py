@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import views as dq
+from core.errors import OperatorError
 from core.operations import review
 from core.operations.batch import BatchAction
 from core.operations.flags import TAGS_UNRELIABLE, get_flag
@@ -237,9 +238,7 @@ def unlinked(ctx: _ui.PageContext) -> None:
         ):
             try:
                 res = ul.link(ctx.ops, ctx.actor, row.payment_id)
-            except Exception as exc:  # RuleViolation / PaidyError: both say why
-                if not hasattr(exc, "message"):
-                    raise
+            except OperatorError as exc:  # a refusal or Paidy's failure: both say why
                 _ui.show_refusal(exc)
                 return
             st.session_state["dash_link_flash"] = t(

@@ -28,6 +28,7 @@ from core.domain.orders import (
     parse_order_no,
 )
 from core.domain.states import Action, allowed_actions, derive_state
+from core.errors import OperatorError
 from core.messages import shown
 from core.operations import payments
 from core.operations.orders import CUSTOMER_LIMITS, OrderChanged, form_values, save_order
@@ -698,11 +699,9 @@ def no_payment(ctx, order_no: int) -> None:
     if c[1].button(t("paidy.link_button"), key=f"link_go_{order_no}") and pid.strip():
         try:
             res = link_payment(ctx.ops, ctx.actor, pid.strip(), order_no)
-        except Exception as exc:  # RuleViolation / PaidyError: both have message()
-            if hasattr(exc, "message"):
-                _ui.show_refusal(exc)
-                return
-            raise
+        except OperatorError as exc:  # a refusal or Paidy's failure
+            _ui.show_refusal(exc)
+            return
         st.session_state["order_flash"] = t(
             "paidy.linked", payment_id=res.payment_id, order_no=str(res.order_no)
         )

@@ -11,6 +11,7 @@ import streamlit as st
 from core import export
 from core import views as dq
 from core.auth import admin, users
+from core.errors import OperatorError
 from core.operations import column_sets as column_set_service
 from core.roles import Permission, PermissionDenied, Role
 from core.settings import Mode
@@ -50,9 +51,8 @@ def connection(ctx: _ui.PageContext) -> None:
         started = time.perf_counter()
         try:
             res = ctx.ops.client.get_payment(pid)
-        except Exception as exc:  # PaidyError has message(); show, never raise
-            msg = exc.message(ctx.lang) if hasattr(exc, "message") else type(exc).__name__
-            _ui.notice("error", t("settings.test_failed_head"), msg)  # Paidy's words: plain
+        except OperatorError as exc:  # Paidy's failures say why; anything else: the guard
+            _ui.notice("error", t("settings.test_failed_head"), exc.message(ctx.lang))
             return
         ms = int((time.perf_counter() - started) * 1000)
         detail = t("settings.test_ok_detail", payment_id=pid, status=res.payment.status, ms=ms)
@@ -101,9 +101,7 @@ def column_sets(ctx: _ui.PageContext) -> None:
         if st.form_submit_button(t("settings.set_save"), icon=":material/save:"):
             try:
                 saved = column_set_service.save(ctx.db, ctx.actor, name, cols, now=ctx.ops.now())
-            except Exception as exc:  # ExportError / PermissionDenied carry message()
-                if not hasattr(exc, "message"):
-                    raise
+            except OperatorError as exc:  # ExportError / PermissionDenied
                 _ui.show_refusal(exc)
             else:  # the list above (and the delete pick) was drawn before the save: redraw
                 st.session_state["settings_flash"] = t("settings.set_saved", name=saved.name)

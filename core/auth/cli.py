@@ -16,21 +16,10 @@ import getpass
 from typing import TextIO
 
 from core.auth import admin, users
+from core.cliargs import UsageError, default_operator
 from core.roles import Actor, Role
 from core.settings import AuthMode, Settings
 from core.storage.db import Database
-
-
-def _usage(message: str):
-    from core.cli import UsageError
-
-    return UsageError(message)
-
-
-def os_user() -> str:
-    from core.cli import default_operator
-
-    return default_operator()
 
 
 class Secrets:
@@ -43,15 +32,15 @@ class Secrets:
         if self.from_stdin:
             line = self.stdin.readline()
             if not line:
-                raise _usage(f"--password-stdin: no line for {prompt.rstrip(': ')}")
+                raise UsageError(f"--password-stdin: no line for {prompt.rstrip(': ')}")
             return line.rstrip("\r\n")
         if not self.stdin.isatty():
-            raise _usage(
+            raise UsageError(
                 f"{prompt.rstrip(': ')} needed: pass --password-stdin or run in a terminal"
             )
         first = getpass.getpass(prompt)
         if confirm and first != getpass.getpass("again: "):
-            raise _usage("the passwords do not match")
+            raise UsageError("the passwords do not match")
         return first
 
     @property
@@ -68,29 +57,29 @@ def resolve_cli_actor(
         if found is None:
             return Actor(name, Role.OPERATOR)
         if found.disabled:
-            raise _usage(f"user {name!r} is disabled")
+            raise UsageError(f"user {name!r} is disabled")
         return Actor(found.name, Role(found.role), account=True)
     if secrets is None or not secrets.can_read:
-        raise _usage(
+        raise UsageError(
             f"--operator {name}: AUTH_MODE={settings.effective_auth_mode.value} needs the "
             "user's password (a prompt, or --password-stdin)"
         )
     password = secrets.read(f"password for {name}: ")
-    result = users.login(db, name, password, client=f"cli:{os_user()}")
+    result = users.login(db, name, password, client=f"cli:{default_operator()}")
     if result.actor is None:
-        raise _usage(f"--operator {name}: {(result.message or users.LOGIN_FAILED)[1]}")
+        raise UsageError(f"--operator {name}: {(result.message or users.LOGIN_FAILED)[1]}")
     return result.actor
 
 
 def users_actor(db: Database, settings: Settings, operator: str | None, secrets: Secrets) -> Actor:
     """Who runs a ``users`` command (an admin, proven; or the OS user while bootstrapping)."""
     if settings.effective_auth_mode is AuthMode.NONE:
-        return Actor(operator or f"os:{os_user()}", Role.ADMIN)
+        return Actor(operator or f"os:{default_operator()}", Role.ADMIN)
     if operator:
         return resolve_cli_actor(db, settings, operator, secrets)
     if users.active_admins(db) == 0:
-        return Actor(f"os:{os_user()}", Role.ADMIN)  # bootstrap: no admin to prove yet
-    raise _usage(
+        return Actor(f"os:{default_operator()}", Role.ADMIN)  # bootstrap: no admin to prove yet
+    raise UsageError(
         "an admin exists: pass --operator ADMIN_NAME and its password "
         "(a prompt, or --password-stdin: first line)"
     )
@@ -128,5 +117,5 @@ def users_cli(db: Database, settings: Settings, args, stdin: TextIO) -> int:
             admin.enable(db, actor, args.name, via="cli")
             print(f"{args.name} enabled")
     except users.UserError as exc:
-        raise _usage(exc.en) from None
+        raise UsageError(exc.en) from None
     return 0

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from core.errors import OperatorError
 
-class RuleViolation(Exception):
+
+class RuleViolation(OperatorError):
     """An action or input refused by a business rule. Nothing was sent to Paidy."""
 
     code = "rule_violation"

@@ -20,8 +20,11 @@ from sqlalchemy import select
 from core.bilingual import BilingualError
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import PaymentMethod, label_of
+from core.errors import OperatorError
+from core.logsetup import log_exception
 from core.mail import guard
 from core.mail.compose import Mailbox, MailConfigError, compose, sender_from
+from core.mail.smtp import MailSendFailed
 from core.mail.templates import Facts, Line, MailText, Template, render, template_label
 from core.mail.text import check_address, one_line
 from core.messages import label_ref, part, text_part
@@ -55,7 +58,7 @@ class MailService:
     db: Database
     mailer: object | None
     mail_from: str
-    problem: BilingualError | None = None  # a configuration problem: every send refused
+    problem: OperatorError | None = None  # a configuration problem: every send refused
     clock: Callable[[], datetime] = utcnow
     #: an in-flight send older than this belongs to a crashed process and may be taken over
     #: (well past the longest SMTP conversation: a 20 s timeout per command)
@@ -84,7 +87,7 @@ def from_settings(settings: Settings, db: Database, clock: Callable[[], datetime
     url = settings.smtp_url.get_secret_value().strip() if settings.smtp_url else ""
     demo = settings.mode is Mode.DEMO
     mail_from = settings.mail_from.strip() or (DEMO_FROM if demo else "")
-    problem: BilingualError | None = None
+    problem: OperatorError | None = None
     mailer = None
     if url:
         try:
@@ -119,7 +122,7 @@ class Draft:
     subject: str
     body: str
     refunded: int
-    problem: BilingualError | RuleViolation | None = None
+    problem: OperatorError | None = None
     text: MailText | None = None
     sender_box: Mailbox | None = None
     to_box: Mailbox | None = None
@@ -151,7 +154,7 @@ def draft(ms: MailService, order_no: int, template: Template | str) -> Draft:
         captured=int(pay.captured_amount or 0) if pay else 0,
         refunded=int(pay.refunded_amount or 0) if pay else 0,
     )
-    problem: BilingualError | RuleViolation | None = ms.problem
+    problem: OperatorError | None = ms.problem
     sender = None
     if problem is None:
         try:
@@ -280,7 +283,7 @@ def send_mail(
         d = draft(ms, order_no, template)
         if d.problem is not None:
             raise d.problem
-    except (RuleViolation, BilingualError) as exc:
+    except OperatorError as exc:
         result = _refusal(order_no, template, exc)
         return result if dry_run else _audit(ms, actor, result, None, {"template": template.value})
     if dry_run:
@@ -312,22 +315,17 @@ def send_mail(
     try:
         ms.mailer.send(msg)
     except Exception as exc:  # MailSendFailed carries ja/en; anything else: its type only
+        failure = exc if isinstance(exc, OperatorError) else _unexpected(exc)
         unknown = bool(getattr(exc, "unknown", False))
-        if not hasattr(exc, "message"):
-            log.exception("mail send failed")
-            exc = BilingualError(
-                f"メールを送信できませんでした({type(exc).__name__})。",
-                f"The mail could not be sent ({type(exc).__name__}).",
-            )
         guard.finish(ms.db, claim.send_id, "unknown" if unknown else "failed", ms.now(),
-                     message_id=message_id, error=exc.message("en"))  # fmt: skip
+                     message_id=message_id, error=failure.message("en"))  # fmt: skip
         result = MailResult(
             order_no,
             template.value,
             "unknown" if unknown else "failed",
-            getattr(exc, "code", "smtp_failed"),
-            exc.message("ja"),
-            exc.message("en"),
+            failure.code,
+            failure.message("ja"),
+            failure.message("en"),
             to=d.to_address,
             subject=d.subject,
             message_id=message_id,
@@ -341,6 +339,16 @@ def send_mail(
                 "label_en": template_label(template, "en")},
     )  # fmt: skip
     return _audit(ms, actor, result, d, detail)
+
+
+def _unexpected(exc: Exception) -> MailSendFailed:
+    """A mailer failure that is not one of ours: logged with a reference the operator sees."""
+    ref = log_exception(log, "mail send failed")
+    name = type(exc).__name__
+    return MailSendFailed(
+        f"メールを送信できませんでした({name}、参照 {ref})。",
+        f"The mail could not be sent ({name}, ref {ref}).",
+    )
 
 
 def _audit(ms: MailService, actor: Actor, result: MailResult, d: Draft | None, detail: dict):

@@ -13,15 +13,19 @@
 
 from __future__ import annotations
 
+from core.errors import OperatorError
 
-class PaidyError(Exception):
+
+class PaidyError(OperatorError):
+    """``code``: ``paidy.<kind>``; on a :class:`PaidyAPIError`, Paidy's own error code."""
+
+    code = "paidy.error"
     request_id: str | None = None
-
-    def message(self, lang: str = "ja") -> str:
-        return str(self)
 
 
 class InvalidPaymentId(PaidyError):
+    code = "paidy.invalid_payment_id"
+
     def __init__(self, value: object) -> None:
         super().__init__("invalid payment id")
         self.value = value
@@ -33,6 +37,8 @@ class InvalidPaymentId(PaidyError):
 
 
 class PaidyAPIError(PaidyError):
+    code = "paidy.api_error"  # an instance holds Paidy's code instead ("" when none given)
+
     def __init__(
         self,
         http_status: int,
@@ -110,6 +116,8 @@ def reason_text(reason: str, lang: str = "ja") -> str:
 class PaidyBadAnswer(PaidyError):
     """A read's answer that cannot be trusted: nothing from it is stored."""
 
+    code = "paidy.bad_answer"
+
     def __init__(self, reason: str, http_status: int | None = None, request_id: str | None = None):
         self.reason, self.http_status, self.request_id = reason, http_status, request_id
         super().__init__(f"untrustworthy answer from Paidy: {reason}")
@@ -130,6 +138,8 @@ class PaidyUnknownOutcome(PaidyError):
     """A POST/PUT whose result we could not read or trust. ``reason``: a key of
     :data:`REASONS` (timeout, connection, server_error, invalid_body, too_large, redirect,
     wrong_payment, bad_amount, ...)."""
+
+    code = "paidy.unknown_outcome"
 
     def __init__(
         self,
@@ -153,6 +163,8 @@ class PaidyUnknownOutcome(PaidyError):
 
 
 class PaidyUnavailable(PaidyError):
+    code = "paidy.unavailable"
+
     def __init__(self, reason: str, http_status: int | None = None, request_id: str | None = None):
         self.reason, self.http_status, self.request_id = reason, http_status, request_id
         super().__init__(f"Paidy unavailable: {reason}")

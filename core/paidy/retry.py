@@ -28,6 +28,7 @@ def read_retry(total: int = 3, backoff_factor: float = 0.3, backoff_max: float =
         backoff_jitter=backoff_factor,
         respect_retry_after_header=True,
         raise_on_status=False,  # hand the last answer to the caller, who parses the envelope
+        redirect=0,  # never followed (the client also sends allow_redirects=False)
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.auth import users
 from core.auth.cli import resolve_cli_actor
-from core.cli import UsageError
+from core.cliargs import UsageError
 from core.roles import Actor, Permission, PermissionDenied, Role, require
 from core.settings import Settings
 from core.storage.models import User

@@ -5,6 +5,7 @@ two real processes."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,38 @@ def test_demo_refuses_live_keys_and_real_paidy(cli_env, capsys, monkeypatch, env
     code, out, err = run(capsys, "demo", "--orders", "5")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("error: demo" if "PAIDY_API_BASE" in env else "error: A live key")
+
+
+def test_an_unexpected_failure_is_one_line_with_a_reference_into_the_log(
+    cli_env, capsys, monkeypatch, tmp_path
+):
+    from core import commands
+
+    log_file = tmp_path / "cli.log"
+    monkeypatch.setenv("LOG_FILE", str(log_file))
+    reload_settings()
+
+    def broken(args):
+        raise KeyError("SELECT secret FROM somewhere")
+
+    monkeypatch.setattr(commands, "run", broken)
+    code, out, err = run(capsys, "close", "1")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "SELECT" not in err, err
+    ref = re.search(r"error: internal error \(ref (E-[0-9a-f]{8}); details in (.+)\)$", err.strip())
+    assert ref and ref.group(2) == str(log_file), err
+    logged = log_file.read_text(encoding="utf-8")
+    assert f"[{ref.group(1)}] command close failed" in logged and "Traceback" in logged
+    assert "core.cli" in logged  # the logger is named after its module
+
+
+def test_an_operator_error_is_its_english_message(cli_env, capsys, monkeypatch):
+    from core import commands
+    from core.paidy.errors import PaidyUnavailable
+
+    def unavailable(args):
+        raise PaidyUnavailable("timeout")
+
+    monkeypatch.setattr(commands, "run", unavailable)
+    code, _, err = run(capsys, "close", "1")
+    assert code == 1 and err == f"error: {PaidyUnavailable('timeout').message('en')}\n"

@@ -113,7 +113,7 @@ def test_operator_must_be_proven(locked_env, capsys, monkeypatch, world, db):
 
 
 def test_users_bootstrap_then_a_proven_admin(locked_env, capsys, monkeypatch, db):
-    from core.cli import default_operator
+    from core.cliargs import default_operator
 
     # no admin yet: the OS user may create the first one (recorded as os:<user>)
     code, out, _ = run(

@@ -5,6 +5,7 @@ guard under real concurrency, refusals that send nothing, the CLI. SQLite and Po
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -230,6 +231,24 @@ def test_an_unreachable_server_fails_clearly_and_the_same_click_may_retry(world,
     with LocalSmtpServer(recorder) as server:  # back: the same click sends (nothing was sent)
         again = send_mail(service(world.ops.db, server.url), OPERATOR, n, "order", token="click-1")
     assert again.outcome == "ok" and len(recorder.received) == 1
+
+
+def test_a_mailer_bug_is_logged_and_the_operator_reads_its_reference(world, caplog):
+    class BrokenMailer:
+        def describe(self) -> str:
+            return "smtp://broken"
+
+        def send(self, msg):
+            raise ZeroDivisionError("a bug, not an SMTP answer")
+
+    n = world.order()
+    caplog.set_level(logging.ERROR, logger="core.mail.service")
+    result = send_mail(MailService(world.ops.db, BrokenMailer(), SHOP), OPERATOR, n, "order")
+    assert (result.outcome, result.code) == ("failed", "smtp_failed")
+    ref = re.search(r"ref (E-[0-9a-f]{8})", result.message("en"))
+    assert ref and ref.group(1) in result.message("ja") and "ZeroDivisionError" in result.message_en
+    logged = [r for r in caplog.records if ref.group(1) in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info
 
 
 # --------------------------------------------------------------------------- send once

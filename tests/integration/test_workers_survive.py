@@ -113,6 +113,46 @@ def test_sigterm_finishes_the_items_in_hand_and_stops(db, sandbox, world, tmp_pa
     assert items(db, job, "ok") == world.stats()["captures_applied"]
 
 
+def test_a_failed_round_is_logged_with_a_reference_the_watcher_sees(ops, monkeypatch, caplog):
+    """WorkerPool._loop: a round that raises is logged with its traceback and a reference,
+    ``on_error`` gets (thread, reference) (the worker command prints it as one line) and the
+    thread carries on with the next round."""
+    rounds = {"n": 0}
+
+    def failing_work(ops_, worker, stop=None):
+        rounds["n"] += 1
+        raise RuntimeError(f"round {rounds['n']} failed")
+
+    monkeypatch.setattr(batch.pool, "work", failing_work)  # the name the pool calls
+    seen: list[tuple[str, str]] = []
+    caplog.set_level("ERROR", logger=batch.pool.__name__)
+    pool = batch.WorkerPool(
+        ops,
+        name="watched",
+        poll_s=0.01,
+        maintenance_s=60,
+        on_error=lambda t, r: seen.append((t, r)),
+    )
+    pool.start()
+    try:
+        assert wait_for(lambda: len(seen) >= 2), "the thread went on after its first failure"
+    finally:
+        assert pool.stop(timeout=10)
+    thread, ref = seen[0]
+    assert thread.startswith("watched-") and re.fullmatch(r"E-[0-9a-f]{8}", ref)
+    assert pool.errors >= 2 and pool.last_error_ref in {r for _, r in seen}
+    logged = [r for r in caplog.records if ref in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info and logged[0].name == batch.pool.__name__
+
+
+def test_the_worker_command_prints_one_line_per_failed_round(capsys):
+    from core.commands import _worker_failed
+
+    _worker_failed("worker-h-1-0", "E-0123abcd")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "worker-h-1-0 error (ref E-0123abcd; details in " in out
+
+
 # --- the database lost mid-batch ------------------------------------------------------------------
 @pytest.fixture
 def doomed_db(db):

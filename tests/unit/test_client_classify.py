@@ -155,6 +155,26 @@ def test_the_mounted_policies_retry_reads_only():
         r.increment(method="GET", url="/payments/pay_x", error=ConnectTimeoutError())
 
 
+def test_the_mounted_read_policy_is_configured_as_documented():
+    """The adapter mounted on the read session (both schemes): what ``retry.read_retry``
+    promises, with the client's settings passed through."""
+    client = PaidyClient("https://api.paidy.com", "sk_test_x", read_retries=4, backoff_factor=0.25)
+    for url in ("https://api.paidy.com/payments/pay_x", "http://127.0.0.1:8999/payments/pay_x"):
+        policy = client._reads.get_adapter(url).max_retries
+        assert (policy.total, policy.connect, policy.read, policy.status) == (4, 4, 4, 4)
+        assert policy.other == 0 and policy.redirect == 0
+        assert set(policy.allowed_methods) == {"GET"}
+        assert set(policy.status_forcelist) == {429, 500, 502, 503, 504}
+        assert policy.backoff_factor == 0.25 and policy.backoff_jitter == 0.25
+        assert policy.backoff_max == 5.0
+        assert policy.respect_retry_after_header and not policy.raise_on_status
+        writes = client._writes.get_adapter(url).max_retries
+        assert (writes.total, writes.connect, writes.read, writes.status) == (0, 0, 0, 0)
+        assert writes.other == 0 and writes.redirect == 0
+    defaults = _mounted(PaidyClient("https://api.paidy.com", "sk_test_x"), "read")
+    assert defaults.total == 3 and defaults.backoff_factor == 0.3
+
+
 def test_the_mounted_backoff_grows_is_capped_and_jittered():
     from urllib3.util.retry import RequestHistory
 

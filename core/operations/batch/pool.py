@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from core.logsetup import log_exception
 from core.operations.batch.jobs import recover_stale
@@ -19,16 +20,26 @@ class WorkerPool:
     housekeeping thread that, every ``maintenance_s``, takes back a dead worker's items
     (``recover_stale``) and settles lost answers that are past their deadline
     (``settle_due``). One pool per app server or ``python -m core worker`` process; any live
-    pool rescues the items of a dead one. ``stop`` lets each thread finish its item."""
+    pool rescues the items of a dead one. ``stop`` lets each thread finish its item.
+
+    A failure of a thread's round is logged with a reference and the thread carries on;
+    ``on_error(thread, ref)`` tells whoever watches (the worker command prints one line)."""
 
     def __init__(
-        self, ops: Ops, name: str = "app", poll_s: float = 0.5, maintenance_s: float = 5.0
+        self,
+        ops: Ops,
+        name: str = "app",
+        poll_s: float = 0.5,
+        maintenance_s: float = 5.0,
+        on_error: Callable[[str, str], object] | None = None,
     ) -> None:
         self.ops, self.name, self.poll_s, self.maintenance_s = ops, name, poll_s, maintenance_s
+        self.on_error = on_error
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self.errors = 0
+        self.last_error_ref: str | None = None
 
     def start(self) -> WorkerPool:
         try:
@@ -72,8 +83,7 @@ class WorkerPool:
             try:
                 work(self.ops, worker, stop=self._stop)
             except Exception:  # keep the worker alive; the item's own errors are recorded
-                self.errors += 1
-                log_exception(log, "worker %s", worker)
+                self._failed(worker, log_exception(log, "worker %s", worker))
             self._wake.wait(self.poll_s)
             self._wake.clear()
 
@@ -89,5 +99,14 @@ class WorkerPool:
                 self.wake()
             settle_due(self.ops)
         except Exception:
-            self.errors += 1
-            log_exception(log, "housekeeping of %s", self.name)
+            name = f"{self.name}{HOUSEKEEPING}"
+            self._failed(name, log_exception(log, "housekeeping of %s", self.name))
+
+    def _failed(self, thread: str, ref: str) -> None:
+        self.errors += 1
+        self.last_error_ref = ref
+        if self.on_error is not None:
+            try:
+                self.on_error(thread, ref)
+            except Exception:  # a broken watcher must not stop the worker
+                log_exception(log, "reporting %s of %s", ref, thread)
