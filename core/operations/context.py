@@ -46,6 +46,13 @@ class Ops:
             self.settle_delay = default_settle_delay(self.client.timeout[1])
 
     @property
+    def settle_window(self) -> timedelta:
+        """``settle_delay`` as set, or its default (what ``__post_init__`` fills in)."""
+        if self.settle_delay is not None:
+            return self.settle_delay
+        return default_settle_delay(self.client.timeout[1])
+
+    @property
     def send_bound(self) -> timedelta:
         """The longest a write can wait for a slot before it is sent (the client's bound)."""
         return timedelta(seconds=self.client.timeout[1])
