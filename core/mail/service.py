@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -48,12 +50,20 @@ class MailNotConfigured(BilingualError):
         )
 
 
+class Mailer(Protocol):
+    """What sends the mail: SmtpMailer (a real server) or DemoMailer (the embedded one)."""
+
+    def send(self, msg: EmailMessage) -> None: ...
+
+    def describe(self) -> str: ...
+
+
 @dataclass
 class MailService:
     """What sending needs: the database, a mailer (``send(EmailMessage)``), the sender."""
 
     db: Database
-    mailer: object | None
+    mailer: Mailer | None
     mail_from: str
     problem: BilingualError | None = None  # a configuration problem: every send refused
     clock: Callable[[], datetime] = utcnow
@@ -67,6 +77,11 @@ class MailService:
 
     def describe(self) -> str:
         return self.mailer.describe() if self.mailer is not None else "-"
+
+    def send(self, msg: EmailMessage) -> None:
+        if self.mailer is None:
+            raise MailNotConfigured()
+        self.mailer.send(msg)
 
     def now(self) -> datetime:
         return self.clock()
@@ -85,7 +100,7 @@ def from_settings(settings: Settings, db: Database, clock: Callable[[], datetime
     demo = settings.mode is Mode.DEMO
     mail_from = settings.mail_from.strip() or (DEMO_FROM if demo else "")
     problem: BilingualError | None = None
-    mailer = None
+    mailer: Mailer | None = None
     if url:
         try:
             mailer = SmtpMailer(parse_smtp_url(url))
@@ -127,6 +142,12 @@ class Draft:
     @property
     def can_send(self) -> bool:
         return self.problem is None
+
+    def compose(self, now: datetime) -> EmailMessage:
+        """The message to send (a draft without a problem has every part)."""
+        if self.text is None or self.sender_box is None or self.to_box is None:
+            raise self.problem or ValueError("an incomplete draft")
+        return compose(self.text, sender=self.sender_box, to=self.to_box, now=now)
 
 
 def draft(ms: MailService, order_no: int, template: Template | str) -> Draft:
@@ -303,14 +324,14 @@ def send_mail(
         ttl=ms.inflight_ttl,
     )
     detail = {"template": template.value, "to": d.to_address, "token": token}
-    if claim.duplicate is not None:
-        result = _result(order_no, template, "skipped", claim.duplicate, to=d.to_address)
+    if isinstance(claim, guard.Duplicate):
+        result = _result(order_no, template, "skipped", claim.reason, to=d.to_address)
         return _audit(ms, actor, result, d, detail)
-    msg = compose(d.text, sender=d.sender_box, to=d.to_box, now=now)
+    msg = d.compose(now)
     message_id = str(msg["Message-ID"])
     detail.update(message_id=message_id, subject=d.subject, server=ms.describe())
     try:
-        ms.mailer.send(msg)
+        ms.send(msg)
     except Exception as exc:  # MailSendFailed carries ja/en; anything else: its type only
         unknown = bool(getattr(exc, "unknown", False))
         if not hasattr(exc, "message"):

@@ -103,7 +103,7 @@ def _next_entry(entry: object) -> dict:
     kinds = {**KINDS, **QUEUED_KINDS}
     if not isinstance(entry, dict) or entry.get("kind") not in kinds:
         raise ValueError(f"each next entry needs a kind among {', '.join(kinds)}")
-    keys = ("method", "path_contains")
+    keys: tuple[str, ...] = ("method", "path_contains")
     if entry["kind"] == "api_error":
         keys += API_ERROR_FIELDS
         status = entry.get("status", 400)

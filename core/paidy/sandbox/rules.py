@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeGuard, TypeVar, overload
 
 from .clock import iso, parse_iso
 
@@ -64,7 +65,7 @@ class Context:
 # ---------------------------------------------------------------- field checks
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -74,7 +75,14 @@ def check_payment_id(payment_id: str) -> str:
     return payment_id
 
 
-def _field(body: dict, key: str, kind: type | tuple, default: object = None) -> object:
+T = TypeVar("T")
+
+
+@overload
+def _field(body: dict, key: str, kind: type[T]) -> T | None: ...
+@overload
+def _field(body: dict, key: str, kind: type[T], default: T) -> T: ...
+def _field(body: dict, key: str, kind: type[T], default: T | None = None) -> T | None:
     """body[key] if present and of `kind`, else `default`; the wrong type is a 400."""
     if key not in body:
         return default
