@@ -45,9 +45,10 @@ from core.operations.snapshots import (
     payment_facts,
 )
 from core.operations.verdict import Pending, Verdict, judge, tagged_entries
-from core.paidy.client import PaidyClient, PaidyResult
+from core.paidy.client import PaidyResult
 from core.paidy.errors import PaidyAPIError, PaidyError, PaidyUnknownOutcome
 from core.paidy.models import INTENT_KEY, Payment
+from core.paidy.port import PaidyPort
 from core.roles import Actor, Permission, PermissionDenied
 from core.storage.models import Order
 from core.timeutil import fmt_jst_seconds, iso_z
@@ -58,7 +59,7 @@ class Plan:
     """What one guarded action will send, and what it needs to settle a lost answer."""
 
     amount: int | None
-    send: Callable[[PaidyClient], PaidyResult]
+    send: Callable[[PaidyPort], PaidyResult]
     detail: dict = field(default_factory=dict)
     verdict: Callable[[Payment], ActionResult | None] | None = None
     tag: str | None = None  # capture/refund: sent in metadata, stored with the intent
