@@ -177,7 +177,8 @@ def _formatter(col: ExportColumn, lang: str) -> Callable[[Any], str]:
     if col.kind == "bool":
         yes, no = ("テスト", "本番") if lang == "ja" else ("test", "live")
         return lambda v: "" if v is None else (yes if v else no)
-    if col.kind == "choice" and col.choices is not None:  # our labels need no neutralising (a unit test checks them all)
+    if col.kind == "choice" and col.choices is not None:
+        # our labels need no neutralising (a unit test checks them all)
         names = labels(col.choices, lang)
         return lambda v: "" if v is None else names.get(v) or neutralise(str(v))
     return lambda v: "" if v is None else neutralise(str(v))

@@ -73,20 +73,25 @@ class Settings(BaseSettings):
     paidy_api_version: str = Field(
         "2018-04-10",
         min_length=1,
-        json_schema_extra=allowed("日付形式の版(例 2018-04-10)", "a version date such as 2018-04-10"),
+        json_schema_extra=allowed(
+            "日付形式の版(例 2018-04-10)", "a version date such as 2018-04-10"
+        ),
     )
     paidy_timeout_s: float = Field(
         30.0,
         gt=0,
         le=300,
-        json_schema_extra=allowed("0より大きく300以下の秒数", "a number of seconds above 0, at most 300"),
+        json_schema_extra=allowed(
+            "0より大きく300以下の秒数", "a number of seconds above 0, at most 300"
+        ),
     )
     paidy_concurrency: int = Field(
         4, ge=1, le=64, json_schema_extra=allowed("1〜64の整数", "a whole number from 1 to 64")
     )
     # None: "none" in demo, "password" otherwise
     auth_mode: AuthMode | None = Field(
-        None, json_schema_extra=allowed("none, password, oidc のいずれか", "one of none, password, oidc")
+        None,
+        json_schema_extra=allowed("none, password, oidc のいずれか", "one of none, password, oidc"),
     )
     # oidc: comma-separated emails mapped to admin / operator
     auth_admin_emails: str = Field(
@@ -99,7 +104,9 @@ class Settings(BaseSettings):
         480,
         ge=1,
         le=10080,
-        json_schema_extra=allowed("1〜10080の整数(分)", "a whole number of minutes from 1 to 10080"),
+        json_schema_extra=allowed(
+            "1〜10080の整数(分)", "a whole number of minutes from 1 to 10080"
+        ),
     )
     sandbox_db: str = Field(
         "data/sandbox.db", min_length=1, json_schema_extra=allowed("ファイルのパス", "a file path")
@@ -129,7 +136,9 @@ class Settings(BaseSettings):
     )
     log_file: str = Field(
         "data/paidy_ops.log",
-        json_schema_extra=allowed("ファイルのパス(空: ログファイルなし)", "a file path (empty: no log file)"),
+        json_schema_extra=allowed(
+            "ファイルのパス(空: ログファイルなし)", "a file path (empty: no log file)"
+        ),
     )
     # --- メール通知 (mail): SMTP_URL holds the password, so it is a secret like the key.
     # Unset: demo mode sends to an embedded local SMTP server that keeps mail in

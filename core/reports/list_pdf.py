@@ -64,6 +64,7 @@ _EMS_BY_KEY = {
 _KEEP_WIDTH = frozenset({"phone", "paidy_payment_id"})  # never cut to make room
 _PAD_EM = 0.6
 
+
 class _Words(TypedDict):
     title: str
     made: str
