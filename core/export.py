@@ -33,7 +33,7 @@ from core.bilingual import BilingualError
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, labels
 from core.domain.states import PaymentState
 from core.search import OrderQuery, iter_orders
-from core.storage.db import Database
+from core.storage.db import Database, rows_affected
 from core.storage.models import CsvColumnSet
 from core.timeutil import JST, as_utc, utcnow
 
@@ -177,7 +177,8 @@ def _formatter(col: ExportColumn, lang: str) -> Callable[[Any], str]:
     if col.kind == "bool":
         yes, no = ("テスト", "本番") if lang == "ja" else ("test", "live")
         return lambda v: "" if v is None else (yes if v else no)
-    if col.kind == "choice":  # our labels need no neutralising (a unit test checks them all)
+    if col.kind == "choice" and col.choices is not None:
+        # our labels need no neutralising (a unit test checks them all)
         names = labels(col.choices, lang)
         return lambda v: "" if v is None else names.get(v) or neutralise(str(v))
     return lambda v: "" if v is None else neutralise(str(v))
@@ -388,4 +389,4 @@ def delete_column_set(db: Database, name: str) -> bool:
     """Delete by name; False when there was none."""
     with db.session() as session:
         result = session.execute(delete(CsvColumnSet).where(CsvColumnSet.name == name.strip()))
-        return bool(result.rowcount)
+        return bool(rows_affected(result))

@@ -7,6 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from core import logsetup
 from core.operations.batch import WorkerPool
@@ -16,8 +17,17 @@ from core.paidy.client import PaidyClient
 from core.settings import Mode, Settings, check_startup, get_settings
 from core.storage.db import Database, get_database, upgrade
 
+if TYPE_CHECKING:
+    from core.mail.service import MailService
+
 log = logging.getLogger(__name__)
 DEMO_KEY = "sk_test_demo_sandbox_key"
+
+
+class Stoppable(Protocol):
+    """Something this runtime started and stops with it (the embedded sandbox)."""
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -25,18 +35,18 @@ class Runtime:
     settings: Settings
     db: Database
     ops: Ops
-    sandbox: object | None = None  # RunningSandbox when embedded
+    sandbox: Stoppable | None = None  # RunningSandbox when embedded
     workers: WorkerPool | None = None
     notes: list[str] = field(default_factory=list)
-    _mail: object | None = field(default=None, repr=False)  # メール通知: built on first use
+    _mail: MailService | None = field(default=None, repr=False)  # メール通知: built on first use
 
     @property
     def api_base(self) -> str:
         return self.ops.client.api_base
 
     @property
-    def mail(self):
-        """The mail service (core.mail.service.MailService) of this runtime."""
+    def mail(self) -> MailService:
+        """The mail service of this runtime."""
         with _mail_lock:
             if self._mail is None:
                 from core.mail.service import from_settings

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, JsonValue, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.bilingual import BilingualError
@@ -42,9 +42,10 @@ class AuthMode(StrEnum):
     OIDC = "oidc"
 
 
-def allowed(ja: str, en: str) -> dict[str, Any]:
-    """What a variable accepts, in the operators' two languages: shown when a value is refused."""
-    return {"json_schema_extra": {"allowed_ja": ja, "allowed_en": en}}
+def allowed(ja: str, en: str) -> dict[str, JsonValue]:
+    """What a variable accepts, in the operators' two languages: shown when a value is refused
+    (a field's ``json_schema_extra``)."""
+    return {"allowed_ja": ja, "allowed_en": en}
 
 
 class Settings(BaseSettings):
@@ -52,56 +53,63 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
-        **allowed("SQLAlchemy の URL", "a SQLAlchemy URL"),
+        json_schema_extra=allowed("SQLAlchemy の URL", "a SQLAlchemy URL"),
     )
     paidy_secret_key: SecretStr | None = Field(
-        None, **allowed("sk_test_… または sk_live_…", "sk_test_… or sk_live_…")
+        None, json_schema_extra=allowed("sk_test_… または sk_live_…", "sk_test_… or sk_live_…")
     )
     # None: api.paidy.com, or the embedded sandbox in demo
     paidy_api_base: str | None = Field(
         None,
-        **allowed(
+        json_schema_extra=allowed(
             "http:// または https:// で始まるURL(本番キーは https://api.paidy.com のみ)",
             "an http:// or https:// URL (a live key: https://api.paidy.com only)",
         ),
     )
     paidy_allow_custom_host: bool = Field(
         False,
-        **allowed("1 または 0(true / false)", "1 or 0 (true / false)"),
+        json_schema_extra=allowed("1 または 0(true / false)", "1 or 0 (true / false)"),
     )
     paidy_api_version: str = Field(
         "2018-04-10",
         min_length=1,
-        **allowed("日付形式の版(例 2018-04-10)", "a version date such as 2018-04-10"),
+        json_schema_extra=allowed(
+            "日付形式の版(例 2018-04-10)", "a version date such as 2018-04-10"
+        ),
     )
     paidy_timeout_s: float = Field(
         30.0,
         gt=0,
         le=300,
-        **allowed("0より大きく300以下の秒数", "a number of seconds above 0, at most 300"),
+        json_schema_extra=allowed(
+            "0より大きく300以下の秒数", "a number of seconds above 0, at most 300"
+        ),
     )
     paidy_concurrency: int = Field(
-        4, ge=1, le=64, **allowed("1〜64の整数", "a whole number from 1 to 64")
+        4, ge=1, le=64, json_schema_extra=allowed("1〜64の整数", "a whole number from 1 to 64")
     )
     # None: "none" in demo, "password" otherwise
     auth_mode: AuthMode | None = Field(
-        None, **allowed("none, password, oidc のいずれか", "one of none, password, oidc")
+        None,
+        json_schema_extra=allowed("none, password, oidc のいずれか", "one of none, password, oidc"),
     )
     # oidc: comma-separated emails mapped to admin / operator
     auth_admin_emails: str = Field(
-        "", **allowed("カンマ区切りのメールアドレス", "comma-separated emails")
+        "", json_schema_extra=allowed("カンマ区切りのメールアドレス", "comma-separated emails")
     )
     auth_operator_emails: str = Field(
-        "", **allowed("カンマ区切りのメールアドレス", "comma-separated emails")
+        "", json_schema_extra=allowed("カンマ区切りのメールアドレス", "comma-separated emails")
     )
     session_timeout_min: int = Field(
         480,
         ge=1,
         le=10080,
-        **allowed("1〜10080の整数(分)", "a whole number of minutes from 1 to 10080"),
+        json_schema_extra=allowed(
+            "1〜10080の整数(分)", "a whole number of minutes from 1 to 10080"
+        ),
     )
     sandbox_db: str = Field(
-        "data/sandbox.db", min_length=1, **allowed("ファイルのパス", "a file path")
+        "data/sandbox.db", min_length=1, json_schema_extra=allowed("ファイルのパス", "a file path")
     )  # embedded demo sandbox state
 
     # PostgreSQL: Paidy calls in flight across every process sharing the database (None:
@@ -110,7 +118,7 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=256,
-        **allowed(
+        json_schema_extra=allowed(
             "1〜256の整数(未設定: PAIDY_CONCURRENCY)",
             "a whole number from 1 to 256 (unset: PAIDY_CONCURRENCY)",
         ),
@@ -121,14 +129,16 @@ class Settings(BaseSettings):
         None,
         ge=0,
         le=3600,
-        **allowed(
+        json_schema_extra=allowed(
             "0〜3600の秒数(未設定: タイムアウト+30秒)",
             "seconds from 0 to 3600 (unset: timeout + 30 s)",
         ),
     )
     log_file: str = Field(
         "data/paidy_ops.log",
-        **allowed("ファイルのパス(空: ログファイルなし)", "a file path (empty: no log file)"),
+        json_schema_extra=allowed(
+            "ファイルのパス(空: ログファイルなし)", "a file path (empty: no log file)"
+        ),
     )
     # --- メール通知 (mail): SMTP_URL holds the password, so it is a secret like the key.
     # Unset: demo mode sends to an embedded local SMTP server that keeps mail in
@@ -230,7 +240,9 @@ def _refusal(exc: ValidationError) -> ConfigurationError:
     for err in exc.errors():
         field = str(err["loc"][0]) if err.get("loc") else ""
         info = Settings.model_fields.get(field)
-        extra = (info.json_schema_extra if info is not None else None) or {}
+        extra = info.json_schema_extra if info is not None else None
+        if not isinstance(extra, dict):  # every field here declares allowed(...), a dict
+            extra = {}
         en_allowed = extra.get("allowed_en") or err.get("msg", "")
         ja_allowed = extra.get("allowed_ja") or en_allowed
         value = err.get("input")

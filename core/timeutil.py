@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import overload
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -13,6 +14,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def as_utc(dt: datetime) -> datetime: ...
+@overload
+def as_utc(dt: None) -> None: ...
+@overload
+def as_utc(dt: datetime | None) -> datetime | None: ...
 def as_utc(dt: datetime | None) -> datetime | None:
     """Naive datetimes (as SQLite returns them) are UTC by our storage rule."""
     if dt is None:
@@ -20,6 +27,12 @@ def as_utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+@overload
+def to_jst(dt: datetime) -> datetime: ...
+@overload
+def to_jst(dt: None) -> None: ...
+@overload
+def to_jst(dt: datetime | None) -> datetime | None: ...
 def to_jst(dt: datetime | None) -> datetime | None:
     dt = as_utc(dt)
     return dt.astimezone(JST) if dt else None
@@ -65,9 +78,16 @@ def parse_iso(value: str | None) -> datetime | None:
 
 def iso_z(dt: datetime) -> str:
     """Aware datetime -> ``2018-02-05T12:58:10.381Z``."""
-    return as_utc(dt).strftime("%Y-%m-%dT%H:%M:%S.") + f"{as_utc(dt).microsecond // 1000:03d}Z"
+    utc = as_utc(dt)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+@overload
+def days_left(expires_at: datetime, now: datetime) -> int: ...
+@overload
+def days_left(expires_at: None, now: datetime) -> None: ...
+@overload
+def days_left(expires_at: datetime | None, now: datetime) -> int | None: ...
 def days_left(expires_at: datetime | None, now: datetime) -> int | None:
     """Whole days until expiry (negative once expired), counted in JST calendar days."""
     if expires_at is None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,6 +31,9 @@ from core import health, web_session
 from core.operations.webhook import MAX_BODY, InvalidWebhook, Received, parse_hint, receive
 from core.settings import Settings
 
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/paidy/{token}"
@@ -37,7 +41,7 @@ HEALTH_PATH = "/healthz"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def routes(get_runtime: Callable[[], object], settings: Settings) -> list[Route]:
+def routes(get_runtime: Callable[[], Runtime], settings: Settings) -> list[Route]:
     """The extra routes for ``st.App(..., routes=...)``; the webhook only with a token."""
     handlers = Handlers(get_runtime, settings)
     found = [
@@ -51,7 +55,7 @@ def routes(get_runtime: Callable[[], object], settings: Settings) -> list[Route]
 
 
 class Handlers:
-    def __init__(self, get_runtime: Callable[[], object], settings: Settings) -> None:
+    def __init__(self, get_runtime: Callable[[], Runtime], settings: Settings) -> None:
         self.get_runtime, self.settings = get_runtime, settings
         self._token = (settings.webhook_secret() or "").encode()
         self._tickets = web_session.TicketBook()

@@ -77,7 +77,7 @@ def signing_key(db: Database) -> bytes:
         except IntegrityError:  # another process made it first
             pass
         with db.session() as s:
-            found = s.scalar(select(AppFlag.value).where(AppFlag.key == KEY_FLAG))
+            found = s.execute(select(AppFlag.value).where(AppFlag.key == KEY_FLAG)).scalar_one()
     return bytes.fromhex(found["key"])
 
 

@@ -175,7 +175,9 @@ def make_ops(db, url: str, *, timeout_s: float = 1.0, **kw) -> Ops:
 
 def past_deadline(ops: Ops) -> None:
     """Move our clock past every lost write's settle deadline (send bound + delay)."""
-    ops.clock.advance(ops.send_bound + ops.settle_delay + timedelta(seconds=1))
+    clock = ops.clock
+    assert isinstance(clock, TestClock), "past_deadline needs the TestClock"
+    clock.advance(ops.send_bound + ops.settle_window + timedelta(seconds=1))
 
 
 @pytest.fixture

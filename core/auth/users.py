@@ -132,9 +132,9 @@ def find(db: Database, name: str) -> UserRow | None:
 
 def active_admins(db: Database) -> int:
     with db.session() as s:
-        return s.scalar(
+        return s.execute(
             select(func.count()).where(User.role == Role.ADMIN.value, User.disabled.is_(False))
-        )
+        ).scalar_one()
 
 
 def list_users(db: Database) -> list[dict]:

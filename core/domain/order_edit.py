@@ -9,6 +9,7 @@ so the other person's edits to the fields the operator did not touch survive too
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 #: (product_code, product_name, unit_price, quantity) per row, in order
@@ -71,15 +72,17 @@ def reapply(base: dict, mine: dict, fresh: dict) -> dict:
     return result
 
 
-def _item(row: object) -> Item:
-    if isinstance(row, dict):
-        row = (
+def _item(row: Mapping[str, object] | Iterable[object]) -> Item:
+    """One item from a dict (the form's rows) or a 4-sequence (code, name, price, qty)."""
+    if isinstance(row, Mapping):
+        code, name, price, qty = (
             row.get("product_code"),
             row.get("product_name"),
             row.get("unit_price"),
             row.get("quantity"),
         )
-    code, name, price, qty = row  # type: ignore[misc]
+    else:
+        code, name, price, qty = row
     return (
         "" if code is None else str(code).strip(),
         "" if name is None else str(name).strip(),

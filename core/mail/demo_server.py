@@ -4,12 +4,17 @@ leaves the machine. Tests use it as a real SMTP server too (``handler=`` to obse
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
+
+if TYPE_CHECKING:
+    from core.mail.smtp import SmtpMailer
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +24,7 @@ class _Controller(Controller):
     back from the bound socket before the controller's self-check connects to it."""
 
     def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None:
+        if self.port == 0 and isinstance(self.server, asyncio.Server):
             self.port = self.server.sockets[0].getsockname()[1]
         super()._trigger_server()
 
@@ -83,19 +88,20 @@ class DemoMailer:
     def __init__(self, mail_dir: str | Path) -> None:
         self.mail_dir = Path(mail_dir)
         self._server: LocalSmtpServer | None = None
-        self._smtp = None
+        self._smtp: SmtpMailer | None = None
         self._lock = threading.Lock()
 
     def describe(self) -> str:
         return f"demo (embedded SMTP, {self.mail_dir})"
 
-    def _mailer(self):
+    def _mailer(self) -> SmtpMailer:
         from core.mail.smtp import SmtpConfig, SmtpMailer
 
         with self._lock:
-            if self._server is None:
-                self._server = maildir_server(self.mail_dir).start()
-                self._smtp = SmtpMailer(SmtpConfig("smtp", self._server.host, self._server.port))
+            if self._smtp is None:
+                server = self._server or maildir_server(self.mail_dir).start()
+                self._server = server
+                self._smtp = SmtpMailer(SmtpConfig("smtp", server.host, server.port))
             return self._smtp
 
     def send(self, msg) -> None:

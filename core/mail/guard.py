@@ -27,8 +27,16 @@ DUPLICATE = {"sending": "in_progress", "sent": "already_sent", "unknown": "previ
 
 @dataclass(frozen=True)
 class Claim:
-    send_id: int | None = None
-    duplicate: str | None = None  # a DUPLICATE value: nothing is sent
+    """The send is ours: the row to finish."""
+
+    send_id: int
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Nothing is sent: ``reason`` is a DUPLICATE value."""
+
+    reason: str
 
 
 def claim(
@@ -43,7 +51,7 @@ def claim(
     actor: str,
     now: datetime,
     ttl: timedelta,
-) -> Claim:
+) -> Claim | Duplicate:
     key = f"{order_no}:{template}"
     for _ in range(3):
         try:
@@ -69,7 +77,7 @@ def claim(
             same = s.scalar(select(MailSend).where(MailSend.token == token))
             if same is not None:
                 if same.status != "failed":
-                    return Claim(duplicate=DUPLICATE[same.status])
+                    return Duplicate(DUPLICATE[same.status])
                 # the same click again after a failure (nothing was sent): send again
                 s.delete(same)
                 continue
@@ -77,14 +85,14 @@ def claim(
             if holder is None:
                 continue  # finished meanwhile: try again
             if as_utc(holder.created_at) > now - ttl:
-                return Claim(duplicate="in_progress")
+                return Duplicate("in_progress")
             s.execute(
                 update(MailSend)
                 .where(MailSend.id == holder.id, MailSend.inflight_key == key)
                 .values(inflight_key=None, status="unknown", finished_at=now,
                         error="taken over: the sending process did not finish")
             )  # fmt: skip
-    return Claim(duplicate="in_progress")
+    return Duplicate("in_progress")
 
 
 def finish(

@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -51,12 +53,20 @@ class MailNotConfigured(BilingualError):
         )
 
 
+class Mailer(Protocol):
+    """What sends the mail: SmtpMailer (a real server) or DemoMailer (the embedded one)."""
+
+    def send(self, msg: EmailMessage) -> None: ...
+
+    def describe(self) -> str: ...
+
+
 @dataclass
 class MailService:
     """What sending needs: the database, a mailer (``send(EmailMessage)``), the sender."""
 
     db: Database
-    mailer: object | None
+    mailer: Mailer | None
     mail_from: str
     problem: OperatorError | None = None  # a configuration problem: every send refused
     clock: Callable[[], datetime] = utcnow
@@ -70,6 +80,11 @@ class MailService:
 
     def describe(self) -> str:
         return self.mailer.describe() if self.mailer is not None else "-"
+
+    def send(self, msg: EmailMessage) -> None:
+        if self.mailer is None:
+            raise MailNotConfigured()
+        self.mailer.send(msg)
 
     def now(self) -> datetime:
         return self.clock()
@@ -88,7 +103,7 @@ def from_settings(settings: Settings, db: Database, clock: Callable[[], datetime
     demo = settings.mode is Mode.DEMO
     mail_from = settings.mail_from.strip() or (DEMO_FROM if demo else "")
     problem: OperatorError | None = None
-    mailer = None
+    mailer: Mailer | None = None
     if url:
         try:
             mailer = SmtpMailer(parse_smtp_url(url))
@@ -130,6 +145,12 @@ class Draft:
     @property
     def can_send(self) -> bool:
         return self.problem is None
+
+    def compose(self, now: datetime) -> EmailMessage:
+        """The message to send (a draft without a problem has every part)."""
+        if self.text is None or self.sender_box is None or self.to_box is None:
+            raise self.problem or ValueError("an incomplete draft")
+        return compose(self.text, sender=self.sender_box, to=self.to_box, now=now)
 
 
 def draft(ms: MailService, order_no: int, template: Template | str) -> Draft:
@@ -306,14 +327,14 @@ def send_mail(
         ttl=ms.inflight_ttl,
     )
     detail = {"template": template.value, "to": d.to_address, "token": token}
-    if claim.duplicate is not None:
-        result = _result(order_no, template, "skipped", claim.duplicate, to=d.to_address)
+    if isinstance(claim, guard.Duplicate):
+        result = _result(order_no, template, "skipped", claim.reason, to=d.to_address)
         return _audit(ms, actor, result, d, detail)
-    msg = compose(d.text, sender=d.sender_box, to=d.to_box, now=now)
+    msg = d.compose(now)
     message_id = str(msg["Message-ID"])
     detail.update(message_id=message_id, subject=d.subject, server=ms.describe())
     try:
-        ms.mailer.send(msg)
+        ms.send(msg)
     except Exception as exc:  # MailSendFailed carries ja/en; anything else: its type only
         failure = exc if isinstance(exc, OperatorError) else _unexpected(exc)
         unknown = bool(getattr(exc, "unknown", False))

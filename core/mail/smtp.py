@@ -97,6 +97,7 @@ class SmtpMailer:
         where = f"{cfg.host}:{cfg.port}"
         stage = "connect"
         try:
+            client: smtplib.SMTP
             if cfg.scheme == "smtps":
                 client = smtplib.SMTP_SSL(
                     cfg.host, cfg.port, timeout=self.timeout_s, context=self._context()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from core.paidy.client import PaidyClient
+from core.paidy.port import PaidyPort
 from core.storage.db import Database
 from core.timeutil import utcnow
 
@@ -19,7 +19,7 @@ def default_settle_delay(timeout_s: float) -> timedelta:
 @dataclass
 class Ops:
     db: Database
-    client: PaidyClient
+    client: PaidyPort  # PaidyClient; an in-memory fake in the service tests
     clock: Callable[[], datetime] = utcnow
     concurrency: int = 4
     #: Paidy calls in flight across every process sharing a PostgreSQL database (None: the
@@ -44,6 +44,13 @@ class Ops:
             self.client.use_slots(slots_for(self.db, self.concurrency, self.cluster_cap, wait))
         if self.settle_delay is None:
             self.settle_delay = default_settle_delay(self.client.timeout[1])
+
+    @property
+    def settle_window(self) -> timedelta:
+        """``settle_delay`` as set, or its default (what ``__post_init__`` fills in)."""
+        if self.settle_delay is not None:
+            return self.settle_delay
+        return default_settle_delay(self.client.timeout[1])
 
     @property
     def send_bound(self) -> timedelta:

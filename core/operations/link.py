@@ -55,7 +55,9 @@ def link_payment(
         existing = s.scalar(select(PaidyPayment).where(PaidyPayment.payment_id == payment_id))
         if existing is not None and existing.order_id is not None:
             apply_payment(existing, payment, now)
-            linked_no = s.scalar(select(Order.order_no).where(Order.id == existing.order_id))
+            linked_no = s.execute(
+                select(Order.order_no).where(Order.id == existing.order_id)
+            ).scalar_one()
             return LinkResult(payment_id, linked_no, False, True)
         if order_no is not None:
             order = s.scalar(select(Order).where(Order.order_no == order_no))

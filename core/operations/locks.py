@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from core.storage.db import Database
@@ -49,15 +50,12 @@ def take_in(s, payment_id: str, action: str, actor: str, now: datetime, ttl: tim
     """``try_acquire`` inside the caller's transaction, in one statement: insert the marker,
     or replace one older than ``ttl`` (a dead process's); False while a live one exists.
     (INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING, on SQLite and PostgreSQL.)"""
-    if s.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if s.bind.dialect.name == "postgresql" else sqlite.insert
     values = {"payment_id": payment_id, "action": action, "actor": actor, "started_at": now}
-    stmt = insert(InflightAction).values(**values)
-    stmt = stmt.on_conflict_do_update(
+    new = insert(InflightAction).values(**values)
+    stmt = new.on_conflict_do_update(
         index_elements=[InflightAction.payment_id],
-        set_={k: stmt.excluded[k] for k in ("action", "actor", "started_at")},
+        set_={k: new.excluded[k] for k in ("action", "actor", "started_at")},
         where=InflightAction.started_at <= now - ttl,
     ).returning(InflightAction.payment_id)
     return s.execute(stmt).first() is not None

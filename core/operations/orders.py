@@ -23,6 +23,7 @@ from core.messages import error_part, label_ref, part
 from core.operations import audit
 from core.operations.context import Ops
 from core.roles import Actor, Permission
+from core.storage.db import rows_affected
 from core.storage.models import Order, OrderItem
 from core.timeutil import JST, as_utc
 
@@ -285,20 +286,22 @@ def change_status(ops: Ops, actor: Actor, order_nos: list[int], status: str) -> 
     status = OrderStatus(status).value
     now = ops.now()
     with ops.db.session() as s:
-        changed = s.execute(
-            update(Order)
-            .where(
-                Order.order_no.in_(list(order_nos)),
-                Order.status != status,
-                Order.deleted_at.is_(None),
+        changed = rows_affected(
+            s.execute(
+                update(Order)
+                .where(
+                    Order.order_no.in_(list(order_nos)),
+                    Order.status != status,
+                    Order.deleted_at.is_(None),
+                )
+                .values(
+                    status=status,
+                    updated_at=now,
+                    version=Order.version + 1,
+                    updated_by=actor.name[:100],
+                )
             )
-            .values(
-                status=status,
-                updated_at=now,
-                version=Order.version + 1,
-                updated_by=actor.name[:100],
-            )
-        ).rowcount
+        )
         audit.add_event(
             s,
             actor.name,

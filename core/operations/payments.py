@@ -40,14 +40,15 @@ from core.operations.snapshots import (
     PaymentFacts,
     apply_payment,
     is_stale,
-    load_by_payment_id,
     load_facts,
+    load_locked,
     payment_facts,
 )
 from core.operations.verdict import Pending, Verdict, judge, tagged_entries
-from core.paidy.client import PaidyClient, PaidyResult
+from core.paidy.client import PaidyResult
 from core.paidy.errors import PaidyAPIError, PaidyError, PaidyUnknownOutcome
 from core.paidy.models import INTENT_KEY, Payment
+from core.paidy.port import PaidyPort
 from core.roles import Actor, Permission, PermissionDenied
 from core.storage.models import Order
 from core.timeutil import fmt_jst_seconds, iso_z
@@ -58,7 +59,7 @@ class Plan:
     """What one guarded action will send, and what it needs to settle a lost answer."""
 
     amount: int | None
-    send: Callable[[PaidyClient], PaidyResult]
+    send: Callable[[PaidyPort], PaidyResult]
     detail: dict = field(default_factory=dict)
     verdict: Callable[[Payment], ActionResult | None] | None = None
     tag: str | None = None  # capture/refund: sent in metadata, stored with the intent
@@ -268,13 +269,13 @@ def _finish(
     is a round trip on PostgreSQL."""
     now = ops.now()
     with ops.db.session(immediate=True) as s:
-        row = load_by_payment_id(s, payment_id, for_update=True)
-        fresh = payment is not None and not is_stale(row, payment)
-        if fresh:
-            result = with_(result, state_after=payment.snapshot().state(now))
+        row = load_locked(s, payment_id)
+        fresh = payment if payment is not None and not is_stale(row, payment) else None
+        if fresh is not None:
+            result = with_(result, state_after=fresh.snapshot().state(now))
         result = _apply_cancel_rule(s, row.order_id, result, plan.order_status, now)
-        if fresh:
-            apply_payment(row, payment, now)
+        if fresh is not None:
+            apply_payment(row, fresh, now)
         row.last_result, row.last_result_at = result.message_ja, now
         row.last_result_msg = result.stored_msg()
         audit.complete(s, audit_id, result, now, plan.detail)
@@ -321,22 +322,22 @@ def _start(ops, actor, action, order_no, planner, expected_version, job_id, now,
                 )
             elif audit.unsettled_entries(s, pay.payment_id):
                 refusal = result_for(action, Outcome.SKIPPED, "unsettled", order_no, pay.payment_id)
-        if refusal is not None and taken:
-            locks.release_in(s, pay.payment_id)  # refused after all: nobody holds it
-        if refusal is None:
-            audit_id = audit.add_intent(
-                s,
-                actor=actor.name,
-                action=action.value,
-                now=now,
-                order_id=order.id,
-                order_no=order_no,
-                payment_id=pay.payment_id,
-                amount=plan.amount,
-                job_id=job_id,
-                detail=plan.detail,
-                intent_tag=plan.tag,
-            )
+            if refusal is not None and taken:
+                locks.release_in(s, pay.payment_id)  # refused after all: nobody holds it
+            if refusal is None:
+                audit_id = audit.add_intent(
+                    s,
+                    actor=actor.name,
+                    action=action.value,
+                    now=now,
+                    order_id=order.id,
+                    order_no=order_no,
+                    payment_id=pay.payment_id,
+                    amount=plan.amount,
+                    job_id=job_id,
+                    detail=plan.detail,
+                    intent_tag=plan.tag,
+                )
     if refusal is not None:
         return _log(ops, actor, refusal, job_id, order_id)
     return order, pay, plan, audit_id
@@ -394,7 +395,7 @@ def _settle_lost_answer(
     """The answer was lost: read Paidy's record once (GET retries) and judge by our tag.
     Found = done. Not found = *unknown* until a read that begins after the deadline (a
     request may still reach Paidy); never "run it again" before that, never resent."""
-    deadline = ops.now() + ops.settle_delay
+    deadline = ops.now() + ops.settle_window
     base = dict(request_id=exc.request_id, amount=plan.amount)
     checking = with_(
         result_for(
@@ -492,7 +493,7 @@ def _apply_cancel_rule(s, order_id, result: ActionResult, order_status, now) -> 
 def _store(ops: Ops, payment_id: str, payment: Payment):
     now = ops.now()
     with ops.db.session(immediate=True) as s:
-        row = load_by_payment_id(s, payment_id, for_update=True)
+        row = load_locked(s, payment_id)
         if not is_stale(row, payment):
             apply_payment(row, payment, now)
         return payment_facts(row).state(now)

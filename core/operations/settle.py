@@ -35,13 +35,13 @@ from core.operations.results import (
 from core.operations.snapshots import (
     apply_payment,
     is_stale,
-    load_by_payment_id,
+    load_locked,
     payment_facts,
 )
 from core.operations.verdict import Pending, Verdict, judge
 from core.paidy.client import PaidyResult
 from core.paidy.errors import PaidyError
-from core.paidy.models import Payment
+from core.paidy.models import Capture, Payment, Refund
 from core.roles import SYSTEM, Actor, Permission, PermissionDenied
 from core.storage.models import AuditLog, InflightAction, Order, PaidyPayment
 from core.timeutil import as_utc
@@ -62,7 +62,7 @@ def refresh_payment(
         actor = authorize(ops.db, actor, Permission.ACT)  # role and active flag as of now
     except PermissionDenied as exc:
         return log(from_refusal(Action.REFRESH, exc, order_no, payment_id))
-    missing, version = None, None
+    version = None
     with ops.db.session() as s:  # one query: the payment, its version and its order's number
         q = select(Order.order_no, PaidyPayment.payment_id, PaidyPayment.version)
         if payment_id is None:
@@ -80,14 +80,14 @@ def refresh_payment(
     if payment_id is None:
         if found is None or found.payment_id is None:
             missing = "no_order" if found is None else "no_payment"
-        else:
-            payment_id, version = found.payment_id, found.version
+            return log(
+                result_for(
+                    Action.REFRESH, Outcome.SKIPPED, missing, order_no, None, order_no=order_no
+                )
+            )
+        payment_id, version = found.payment_id, found.version
     elif found is not None:
         order_no, version = order_no or found.order_no, found.version
-    if missing:
-        return log(
-            result_for(Action.REFRESH, Outcome.SKIPPED, missing, order_no, None, order_no=order_no)
-        )
     for attempt in range(2):  # a second try when someone stored fresher data meanwhile
         if attempt or version is None:
             version = _version(ops, payment_id)
@@ -104,7 +104,7 @@ def refresh_payment(
     return log(result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id))
 
 
-def _version(ops: Ops, payment_id: str) -> int:
+def _version(ops: Ops, payment_id: str) -> int | None:
     with ops.db.session() as s:
         return s.scalar(select(PaidyPayment.version).where(PaidyPayment.payment_id == payment_id))
 
@@ -125,7 +125,7 @@ def store_read(
     was read (read again)."""
     now = ops.now()
     with ops.db.session(immediate=True) as s:
-        row = load_by_payment_id(s, payment_id, for_update=True)
+        row = load_locked(s, payment_id)
         marker = s.get(InflightAction, payment_id)
         if marker is not None and as_utc(marker.started_at) > now - ops.lock_ttl:
             busy = result_for(Action.REFRESH, Outcome.SKIPPED, "in_progress", order_no, payment_id)
@@ -172,7 +172,7 @@ def pending_of(ops: Ops, entry: AuditLog) -> Pending:
     it; a crash's (``intent``) is counted from the intent: the write went out within the
     client's slot bound, and may land up to the settle delay after that."""
     recorded = as_utc(entry.created_at)
-    deadline = as_utc(entry.settle_after) or recorded + ops.send_bound + ops.settle_delay
+    deadline = as_utc(entry.settle_after) or recorded + ops.send_bound + ops.settle_window
     return Pending(
         Action(entry.action),
         entry.intent_tag,
@@ -226,7 +226,8 @@ def find_late_landings(s, payment: Payment, now: datetime) -> list[int]:
     found on more than one entry is a duplicate. Both are flagged for a person. Returns the
     ids of the corrected entries."""
     by_tag: dict[str, list[str]] = {}
-    for e in [*payment.captures, *payment.refunds]:
+    written: list[Capture | Refund] = [*payment.captures, *payment.refunds]
+    for e in written:
         if e.intent:
             by_tag.setdefault(e.intent, []).append(e.id)
     if not by_tag:
@@ -255,7 +256,7 @@ def due_payments(ops: Ops, limit: int = 200) -> list[str]:
     deadline (a read now is definite) or not read for ``ops.recheck_unknown`` (a write
     that landed late is found by its tag before the deadline)."""
     now = ops.now()
-    crash_cutoff = now - ops.send_bound - ops.settle_delay
+    crash_cutoff = now - ops.send_bound - ops.settle_window
     stale_read = now - ops.recheck_unknown
     with ops.db.session() as s:
         return list(

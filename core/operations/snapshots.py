@@ -158,13 +158,22 @@ def load_by_payment_id(
     return s.scalar(q)
 
 
+def load_locked(s: Session, payment_id: str) -> PaidyPayment:
+    """The row of a payment this operation already found, under the row lock. Gone
+    meanwhile (deleted under our feet): LookupError, never a half-written outcome."""
+    row = load_by_payment_id(s, payment_id, for_update=True)
+    if row is None:
+        raise LookupError(f"payment {payment_id} is no longer stored")
+    return row
+
+
 def is_stale(row: PaidyPayment, payment: Payment) -> bool:
     """Is this read older than what we already stored? Paidy's captures and refunds only
     ever grow and a closed payment never reopens: a read missing one we have seen, or
     authorized after closed, began before that write (a slow or lagging read)."""
     raw = row.raw_json or {}
     seen = {e.get("id") for key in ("captures", "refunds") for e in raw.get(key) or []}
-    have = {e.id for e in [*payment.captures, *payment.refunds]}
+    have = {e.id for e in payment.captures} | {e.id for e in payment.refunds}
     if seen - have:
         return True
     return (row.status or "") == "closed" and payment.status == "authorized"

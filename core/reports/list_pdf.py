@@ -22,7 +22,7 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
@@ -64,7 +64,18 @@ _EMS_BY_KEY = {
 _KEEP_WIDTH = frozenset({"phone", "paidy_payment_id"})  # never cut to make room
 _PAD_EM = 0.6
 
-WORDS = {
+
+class _Words(TypedDict):
+    title: str
+    made: str
+    count: str
+    page: str
+    total: str
+    order_total: str
+    test: tuple[str, str]
+
+
+WORDS: dict[str, _Words] = {
     "ja": {
         "title": "受注一覧",
         "made": "作成日時 {when}",
@@ -120,7 +131,7 @@ def _cell_formatter(col: ExportColumn, lang: str):
     if col.kind == "bool":
         yes, no = WORDS[lang]["test"]
         return lambda v: "" if v is None else (yes if v else no)
-    if col.kind == "choice":
+    if col.kind == "choice" and col.choices is not None:
         names = labels(col.choices, lang)
         return lambda v: "" if v is None else clean(names.get(v, v))
     return clean  # text, and dates/times already JST text from the database
@@ -321,8 +332,7 @@ def _selected_rows(
     db: Database, order_nos: Sequence[int], fetch: list[str], now: datetime
 ) -> Iterator[Any]:
     """Rows of the ticked orders, :data:`CHUNK` numbers per SELECT, in the given order."""
-    seen: set[int] = set()
-    wanted = [n for n in (int(x) for x in order_nos) if not (n in seen or seen.add(n))]
+    wanted = list(dict.fromkeys(int(x) for x in order_nos))  # first occurrence, in order
     at = fetch.index("order_no")
     for start in range(0, len(wanted), CHUNK):
         part = wanted[start : start + CHUNK]

@@ -308,8 +308,7 @@ class _SlipWriter:
 
 # ------------------------------------------------------------------------------ service
 def _unique(order_nos: Iterable[int]) -> list[int]:
-    seen: set[int] = set()
-    return [n for n in (int(x) for x in order_nos) if not (n in seen or seen.add(n))]
+    return list(dict.fromkeys(int(x) for x in order_nos))  # first occurrence, in order
 
 
 def existing(db: Database, order_nos: Sequence[int]) -> set[int]:

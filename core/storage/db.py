@@ -19,15 +19,18 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from core.bilingual import BilingualError
 from core.settings import get_settings
+
+SessionFactory = sessionmaker[Session]  # the field below is named sessionmaker too
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = 0x5041494459  # pg_advisory_xact_lock key: "PAIDY"
@@ -44,9 +47,9 @@ class Database:
 
     url: str
     engine: Engine
-    sessionmaker: sessionmaker[Session]
+    sessionmaker: SessionFactory
     _immediate_engine: Engine = field(repr=False)
-    _immediate: sessionmaker[Session] = field(repr=False)
+    _immediate: SessionFactory = field(repr=False)
 
     @property
     def dialect(self) -> str:
@@ -114,7 +117,7 @@ def _open(url: str) -> Database:
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(url)
     else:
-        kwargs = {}
+        kwargs: dict[str, int] = {}
         if parsed.get_backend_name() == "postgresql":
             kwargs.update(pool_size=10, max_overflow=10)
         engine = create_engine(url, **kwargs)
@@ -169,6 +172,14 @@ def _has_input(dbapi_conn) -> bool:
     return bool(readable)
 
 
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched. ``Session.execute`` returns a
+    CursorResult for those, typed as the general Result."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
+
+
 def _is_memory(database: str | None) -> bool:
     return not database or database == ":memory:" or database.startswith("file::memory:")
 
@@ -176,7 +187,7 @@ def _is_memory(database: str | None) -> bool:
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    if _is_memory(database):
+    if database is None or _is_memory(database):
         kwargs["poolclass"] = StaticPool  # one shared in-memory database for all threads
     else:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeGuard
+from typing import TypeGuard, TypeVar, overload
 
 from .clock import iso, parse_iso
 
@@ -75,7 +75,14 @@ def check_payment_id(payment_id: str) -> str:
     return payment_id
 
 
-def _field(body: dict, key: str, kind: type | tuple, default: Any = None) -> Any:
+T = TypeVar("T")
+
+
+@overload
+def _field(body: dict, key: str, kind: type[T]) -> T | None: ...
+@overload
+def _field(body: dict, key: str, kind: type[T], default: T) -> T: ...
+def _field(body: dict, key: str, kind: type[T], default: T | None = None) -> T | None:
     """body[key] if present and of `kind`, else `default`; the wrong type is a 400."""
     if key not in body:
         return default
