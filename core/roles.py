@@ -33,13 +33,6 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
 }
 
-ROLE_LABELS = {
-    Role.VIEWER: ("閲覧者", "Viewer"),
-    Role.OPERATOR: ("オペレーター", "Operator"),
-    Role.ADMIN: ("管理者", "Admin"),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Actor:
     """The person (or process) acting; recorded in the audit log for every attempt.

@@ -16,7 +16,7 @@ from core import dashboard as dq
 from core.domain.orders import OrderStatus, PaymentStatus, label_of, labels
 from core.domain.states import PaymentState
 from core.operations import batch as jobs
-from core.operations.batch import BATCH_LABELS, BatchAction
+from core.operations.batch import BatchAction
 from core.roles import Permission
 from core.storage.search import InvalidQuery, OrderQuery, search_orders
 from pages import _selection, _ui
@@ -30,8 +30,7 @@ PAGE_SIZE = 100
 
 
 def action_label(action: str) -> str:
-    ja, en = BATCH_LABELS[BatchAction(action)]
-    return ja if _ui.lang() == "ja" else en
+    return t(f"batch_action.{BatchAction(action).value}")
 
 
 # ------------------------------------------------------------------------------ the grid

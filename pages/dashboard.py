@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import dashboard as dq
+from core.domain.statuses import UNSETTLED
 from core.operations import review
 from core.operations.batch import BatchAction
 from core.operations.flags import TAGS_UNRELIABLE, get_flag
@@ -189,7 +190,7 @@ def review_one(ctx: _ui.PageContext, flagged) -> None:
             },
         )
     note = st.text_input(t("review.note"), key="review_note", max_chars=500)
-    unsettled = row["outcome"] in ("intent", "unknown")
+    unsettled = row["outcome"] in UNSETTLED
     cols = st.columns(2 if unsettled else 1)
     with _ui.guard():
         if unsettled:

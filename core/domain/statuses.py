@@ -23,11 +23,11 @@ class Outcome(StrEnum):
 class AuditOutcome(StrEnum):
     """``audit_log.outcome``: a result's outcome, or where an entry stands around it."""
 
-    INTENT = "intent"  # written before the Paidy call; still so after a crash
     OK = "ok"
     SKIPPED = "skipped"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    INTENT = "intent"  # written before the Paidy call; still so after a crash
     SETTLED = "settled"  # an intent/unknown later decided from Paidy's record
     LATE = "late"  # the event row beside a corrected entry (late landing, duplicate)
 
