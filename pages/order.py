@@ -10,6 +10,7 @@ import streamlit as st
 from core import dashboard as dq
 from core.domain import order_edit
 from core.domain.cancellation import panel_actions
+from core.domain.capture import capture_mismatch
 from core.domain.errors import RuleViolation
 from core.domain.money import (
     Discrepancy,
@@ -588,7 +589,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
                     "order_no": order_no,
                     "version": version,
                     "amount": int(pay.amount),
-                    "mismatch": int(order.total) != int(pay.amount),
+                    "mismatch": capture_mismatch(order.total, pay.amount) is not None,
                     "order_total": int(order.total),
                 }
             )
