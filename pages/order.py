@@ -401,35 +401,40 @@ def _red(text: str) -> None:
     st.markdown(f":red[{_ui.md_escape(text)}]")
 
 
-def _run(ctx: _ui.PageContext, action: str, order_no: int, version: int, **kw):
-    """Call core for one action with the busy flag set; remember the result for this order."""
-    st.session_state[BUSY] = action
+def _run(ctx: _ui.PageContext, action: Action | str, order_no: int, version: int, **kw):
+    """Call core for one action with the busy flag set; remember the result for this order.
+    Anything but a payment action is a programming error and raises."""
+    action = Action(action)
+    st.session_state[BUSY] = action.value
     try:
-        if action == "refresh":
-            result = payments.refresh(ctx.ops, ctx.actor, order_no)
-        elif action == "update":
-            result = payments.update(ctx.ops, ctx.actor, order_no, expected_version=version)
-        elif action == "capture":
-            result = payments.capture(
-                ctx.ops,
-                ctx.actor,
-                order_no,
-                expected_version=version,
-                confirm_mismatch=bool(kw.get("confirm_mismatch")),
-            )
-        elif action == "close":
-            result = payments.close(ctx.ops, ctx.actor, order_no, expected_version=version)
-        else:
-            result = payments.refund(
-                ctx.ops,
-                ctx.actor,
-                order_no,
-                kw.get("amount"),
-                kw.get("reason"),
-                expected_version=version,
-            )
-            if result.ok:  # the fields empty, so no stale amount is checked next to the success
-                st.session_state.setdefault(REFUND_CLEAR, set()).add(order_no)
+        match action:
+            case Action.REFRESH:
+                result = payments.refresh(ctx.ops, ctx.actor, order_no)
+            case Action.UPDATE:
+                result = payments.update(ctx.ops, ctx.actor, order_no, expected_version=version)
+            case Action.CAPTURE:
+                result = payments.capture(
+                    ctx.ops,
+                    ctx.actor,
+                    order_no,
+                    expected_version=version,
+                    confirm_mismatch=bool(kw.get("confirm_mismatch")),
+                )
+            case Action.CLOSE:
+                result = payments.close(ctx.ops, ctx.actor, order_no, expected_version=version)
+            case Action.REFUND:
+                result = payments.refund(
+                    ctx.ops,
+                    ctx.actor,
+                    order_no,
+                    kw.get("amount"),
+                    kw.get("reason"),
+                    expected_version=version,
+                )
+                if result.ok:  # the fields empty, so no stale amount is checked by the success
+                    st.session_state.setdefault(REFUND_CLEAR, set()).add(order_no)
+            case _:
+                raise ValueError(f"the order page has no action {action!r}")
     finally:
         st.session_state.pop(BUSY, None)
     st.session_state.setdefault(RESULTS, {})[order_no] = result
@@ -443,10 +448,10 @@ def confirm_dialog(pending: dict) -> None:
 
 def _confirm_body(pending: dict) -> None:
     ctx = _ui.page()
-    action, order_no = pending["action"], pending["order_no"]
-    if action == "capture":
+    action, order_no = Action(pending["action"]), pending["order_no"]
+    if action is Action.CAPTURE:
         st.write(t("paidy.confirm_capture", order_no=str(order_no), amount=pending["amount"]))
-    elif action == "refund":
+    elif action is Action.REFUND:
         st.write(t("paidy.confirm_refund", order_no=str(order_no), amount=pending["amount"]))
         if pending.get("reason"):
             _ui.plain(t("paidy.refund_reason_shown", reason=pending["reason"]))
@@ -576,7 +581,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
     if Action.UPDATE in allowed:
         shown += 1
         if button(Action.UPDATE):
-            _run(ctx, "update", order_no, version)
+            _run(ctx, Action.UPDATE, order_no, version)
             _rerun_panel()
     if Action.CAPTURE in allowed and Action.CAPTURE not in offered:  # the cancel rule
         st.caption(t("paidy.capture_cancelled_hint"))
@@ -585,7 +590,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
         if button(Action.CAPTURE, type="primary"):
             _ask(
                 {
-                    "action": "capture",
+                    "action": Action.CAPTURE,
                     "order_no": order_no,
                     "version": version,
                     "amount": int(pay.amount),
@@ -598,7 +603,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
         if Action.CLOSE in offered:
             shown += 1
             if button(Action.CLOSE):
-                _ask({"action": "close", "order_no": order_no, "version": version, "amount": None})
+                _ask({"action": Action.CLOSE, "order_no": order_no, "version": version, "amount": None})
                 _rerun_panel()
         else:
             st.caption(t("paidy.close_hint"))
@@ -608,7 +613,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
     if shown == 0:
         st.text(t("paidy.no_actions"))
     if button(Action.REFRESH):
-        _run(ctx, "refresh", order_no, version)
+        _run(ctx, Action.REFRESH, order_no, version)
         _rerun_panel()
 
 
@@ -666,7 +671,7 @@ def refund_controls(
             return
     _ask(
         {
-            "action": "refund",
+            "action": Action.REFUND,
             "order_no": order_no,
             "version": version,
             "amount": amount,
