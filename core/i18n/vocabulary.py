@@ -178,4 +178,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "field.page": ("ページ", "page"),
     "field.page_size": ("表示件数", "page size"),
     "field.columns": ("出力項目", "columns"),
+    # --- export (words inside a CSV cell) ------------------------------------------------------
+    "export.test": ("テスト", "test"),
+    "export.live": ("本番", "live"),
 }
