@@ -327,7 +327,7 @@ def stale_panel(order_no, order, form, mine, fresh, fresh_version, mine_changes)
     """Who saved since this form was opened, what this operator changed (against the loaded
     order and the latest one), and the two ways on: re-apply mine, or load the latest."""
     by = (order.updated_by or "").strip()
-    by = (f"{by}さん" if _ui.lang() == "ja" else by) if by else t("edit.someone")
+    by = t("edit.who", name=by) if by else t("edit.someone")
     _ui.notice(
         "warning",
         t("edit.stale_head"),
@@ -380,7 +380,7 @@ def _seconds(order) -> str:
 
 def _shown(field: str, value) -> str:
     if field == "items":
-        return " / ".join(f"{name} {price:,}円×{qty}" if isinstance(price, int) and isinstance(qty, int)
+        return " / ".join(f"{name} {_ui.yen(price)}×{qty}" if isinstance(price, int) and isinstance(qty, int)
                           else f"{name} {price}×{qty}" for _, name, price, qty in value)  # fmt: skip
     if field == "status":
         return label_of(OrderStatus, value, _ui.lang())

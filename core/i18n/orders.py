@@ -111,6 +111,7 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{who} saved it at {saved_at}. Your unsaved changes are still in the form.",
     ),
     "edit.someone": ("他の担当者", "Someone else"),
+    "edit.who": ("{name}さん", "{name}"),
     "edit.refused_head": (
         "保存できませんでした(この受注は先に保存されています)。",
         "Not saved: this order was saved by someone else first.",
