@@ -59,7 +59,7 @@ def _scan() -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]]]
 
 
 def test_the_scan_finds_the_screens_keys():
-    literals, named, dynamic = _scan()
+    _, named, dynamic = _scan()
     assert "orders.found" in named and "paidy.title" in named
     assert any(prefix == "outcome." for prefix, _ in dynamic)
 
@@ -78,9 +78,7 @@ def test_every_key_built_at_run_time_has_a_documented_prefix():
 
 def test_no_key_is_unused():
     literals, _, _ = _scan()
-    unused = [
-        k for k in CATALOG if k not in literals and not k.startswith(tuple(DYNAMIC_PREFIXES))
-    ]
+    unused = [k for k in CATALOG if k not in literals and not k.startswith(tuple(DYNAMIC_PREFIXES))]
     assert not unused, unused
 
 
