@@ -166,6 +166,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "restore.done": ("{count}件の受注を復元しました。", "Restored {count} orders."),
     # --- pdf ---------------------------------------------------------------------------------
     "pdf.build": ("PDFを作成", "Create PDF"),
+    "pdf.list_title": ("受注一覧", "Orders"),
+    "pdf.made": ("作成日時 {when}", "Created {when}"),
+    "pdf.count": ("全 {count}件", "{count} orders"),
+    "pdf.page": ("ページ {page} / ", "Page {page} / "),
+    "pdf.total": ("合計 {count}件", "Total {count} orders"),
+    "pdf.order_total": ("購入金額合計 {amount}", "amount total {amount}"),
     "pdf.download": ("PDFをダウンロード", "Download PDF"),
     "pdf.scope": ("PDFの対象", "PDF of"),
     "pdf.scope_all": ("該当する全件({count}件)", "All matching orders ({count})"),

@@ -110,3 +110,24 @@ def _enum_keys() -> list[str]:
 @pytest.mark.parametrize("key", _enum_keys())
 def test_every_stored_value_has_its_label(key):
     assert key in CATALOG
+
+
+def test_both_gives_the_pair_or_the_default():
+    from core.i18n import both
+
+    assert both("field.order_no") == ("注文番号", "order number")
+    assert both("field.nope", "nope") == ("nope", "nope")
+
+
+def test_the_catalogue_holds_the_tables_it_replaces():
+    """Transition check (delete it with the tables): core.storage.search.FIELD_NAMES and
+    core.operations.batch.BATCH_LABELS are now ``field.*`` and ``batch_action.*``."""
+    from core.i18n import both
+    from core.operations import batch
+    from core.storage import search
+
+    old = {f"field.{k}": v for k, v in getattr(search, "FIELD_NAMES", {}).items()}
+    old |= {f"batch_action.{k.value}": v for k, v in getattr(batch, "BATCH_LABELS", {}).items()}
+    if not old:
+        pytest.skip("the old tables are gone")
+    assert {k: both(k) for k in old} == old
