@@ -178,7 +178,7 @@ def label(value: StrEnum | str | None, lang: str = "ja") -> str:
     if value is None:
         return ""
     table = LABELS.get(type(value)) if isinstance(value, StrEnum) else None
-    if table is None or value not in table:
+    if table is None or not isinstance(value, StrEnum) or value not in table:
         return str(value)
     ja, en = table[value]
     return ja if lang == "ja" else en
