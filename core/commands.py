@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from core.cliargs import EXIT_FAILED, EXIT_OK, UsageError, default_operator, query_from_args
+from core.domain.statuses import ItemStatus
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,9 +125,9 @@ def _print_job(rt, job_id: int, order_nos=None, run=None, asked: str | None = No
     failed = False
     for row in frame.itertuples():
         line = f"{row.order_no} {action.value} {row.status}"
-        print(line if row.status == "ok" else f"{line}: {row.result_code}: {row.message}")
-        already = row.status == "skipped" and row.result_code in ALREADY_DONE[action]
-        failed |= row.status != "ok" and not already
+        print(line if row.status == ItemStatus.OK else f"{line}: {row.result_code}: {row.message}")
+        already = row.status == ItemStatus.SKIPPED and row.result_code in ALREADY_DONE[action]
+        failed |= row.status != ItemStatus.OK and not already
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from core.bilingual import BilingualError
 from core.domain.orders import Gender, OrderStatus, PaymentMethod, PaymentStatus, labels
 from core.domain.states import PaymentState
+from core.i18n import t
 from core.search import OrderQuery, iter_orders
 from core.storage.db import Database, rows_affected
 from core.storage.models import CsvColumnSet
@@ -175,7 +176,7 @@ def _formatter(col: ExportColumn, lang: str) -> Callable[[Any], str]:
     if col.kind in ("datetime", "date"):  # JST text made by the database (times_as_text)
         return _text_or_blank
     if col.kind == "bool":
-        yes, no = ("テスト", "本番") if lang == "ja" else ("test", "live")
+        yes, no = t("export.test", lang), t("export.live", lang)
         return lambda v: "" if v is None else (yes if v else no)
     if col.kind == "choice" and col.choices is not None:
         # our labels need no neutralising (a unit test checks them all)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 
+from core.domain.statuses import ItemStatus
 from core.settings import Settings
 from core.storage.models import BatchItem
 
@@ -67,7 +68,9 @@ def _database(db) -> tuple[bool, float | None, int | None]:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             queued = conn.execute(
-                select(func.count()).select_from(BatchItem).where(BatchItem.status == "pending")
+                select(func.count())
+                .select_from(BatchItem)
+                .where(BatchItem.status == ItemStatus.PENDING)
             ).scalar_one()
     except Exception:  # unreachable: say so, never why (the reason may hold the URL)
         return False, None, None

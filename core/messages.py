@@ -156,14 +156,10 @@ def _resolve(value: object, lang: str) -> object:
 
 def label_text(kind: str, key: str, lang: str) -> str:
     """The label of a stored key (a state, an order status, an action ...) in ``lang``."""
-    if kind == "role":
-        from core.roles import ROLE_LABELS, Role
+    if kind in ("role", "verdict", "outcome", "action"):
+        from core import i18n
 
-        try:
-            ja, en = ROLE_LABELS[Role(key)]
-        except ValueError:
-            return key
-        return ja if lang == "ja" else en
+        return i18n.label(kind, key, lang)
     if kind == "template":
         from core.mail.templates import template_label
 
@@ -171,15 +167,6 @@ def label_text(kind: str, key: str, lang: str) -> str:
             return template_label(key, lang)
         except (KeyError, ValueError):
             return key
-    if kind == "verdict":
-        ja, en = {"done": ("処理済み", "done"), "not_done": ("未処理", "not done")}.get(
-            key, (key, key)
-        )
-        return ja if lang == "ja" else en
-    if kind == "outcome":
-        from core import i18n
-
-        return i18n.t(f"outcome.{key}", lang) if i18n.has(f"outcome.{key}") else key
     from core.domain.orders import label_for
 
     return label_for(kind, key, lang)

@@ -33,12 +33,6 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
 }
 
-ROLE_LABELS = {
-    Role.VIEWER: ("閲覧者", "Viewer"),
-    Role.OPERATOR: ("オペレーター", "Operator"),
-    Role.ADMIN: ("管理者", "Admin"),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Actor:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from core import logsetup
 from core.operations.batch import WorkerPool
 from core.operations.context import Ops
+from core.operations.locks import lock_ttl_for
 from core.operations.slots import slots_for
 from core.paidy.client import PaidyClient
 from core.settings import Mode, Settings, check_startup, get_settings
@@ -65,12 +66,6 @@ class Runtime:
 
 _lock = threading.Lock()
 _mail_lock = threading.Lock()
-
-
-def lock_ttl_for(timeout_s: float) -> timedelta:
-    """An in-flight marker outlives any request it guards: a call can still be in flight at
-    Paidy for up to the request timeout after its process died."""
-    return timedelta(seconds=max(180.0, 2 * timeout_s + 30))
 
 
 def settle_delay_for(settings: Settings) -> timedelta:

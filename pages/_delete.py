@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.domain.statuses import Outcome
 from core.operations.delete import delete_orders, restore_orders
 from core.roles import Permission
 from pages import _ui
@@ -67,12 +68,12 @@ def results() -> None:
     if not found:
         return
     lang = _ui.lang()
-    done = [r for r in found if r.outcome == "ok"]
+    done = [r for r in found if r.outcome is Outcome.OK]
     if done:
         key = "delete.done" if done[0].action == "delete" else "restore.done"
         st.success(t(key, count=len(done)), icon=":material/check_circle:")
     for r in found:
-        if r.outcome != "ok":
+        if r.outcome is not Outcome.OK:
             st.warning(_ui.md_escape(r.message(lang)), icon=":material/block:")
 
 

@@ -21,7 +21,7 @@ from core.domain.orders import label
 from core.domain.states import PaymentState
 from core.errors import OperatorError
 from core.logsetup import log_exception
-from core.roles import ROLE_LABELS, Actor, Permission, Role
+from core.roles import Actor, Permission, Role
 from core.runtime import Runtime, build_runtime
 from core.settings import AuthMode, ConfigurationError, Mode, Settings, get_settings
 from core.timeutil import fmt_jst, time_left, utcnow
@@ -91,8 +91,7 @@ def state_label(state: str | None) -> str:
 
 
 def role_label(role: Role | str) -> str:
-    ja, en = ROLE_LABELS[Role(role)]
-    return ja if lang() == "ja" else en
+    return i18n.label("role", Role(role), lang())
 
 
 # ------------------------------------------------------------------------------ runtime
@@ -268,7 +267,7 @@ def notice(tone: str, headline: str, detail: object = None, *, icon=None, contai
 def result_headline(result) -> str:
     """Our words for an ActionResult's outcome (the guide's success sentences); the result's
     own message, which may quote Paidy, is shown beneath as plain text."""
-    from core.operations.results import ACTION_LABELS, SUCCESS
+    from core.operations.results import SUCCESS
 
     action, outcome = (
         getattr(result, "action", None),
@@ -279,7 +278,7 @@ def result_headline(result) -> str:
     pick = 0 if lang() == "ja" else 1
     if outcome == "ok":
         return SUCCESS[action][pick]
-    return t(f"result.{outcome}", action=ACTION_LABELS[action][pick])
+    return t(f"result.{outcome}", action=t(f"action.{action.value}"))
 
 
 def show_result(result, *, container=None) -> None:

@@ -8,12 +8,14 @@ import streamlit as st
 from core import views as dq
 from core.domain.errors import RuleViolation
 from core.domain.orders import parse_order_no
+from core.domain.statuses import AuditOutcome
 from pages import _ui
 from pages._ui import t
 
 ACTIONS = ("capture", "refund", "update", "close", "refresh", "order_save", "status_change", "link",
            "delete", "restore", "webhook", "mail", "review")  # fmt: skip
-OUTCOMES = ("ok", "skipped", "failed", "unknown", "intent", "settled")
+#: the outcomes to filter by (a ``late`` event row is found through the entry it corrects)
+OUTCOMES = tuple(o for o in AuditOutcome if o is not AuditOutcome.LATE)
 
 
 def filters(ctx: _ui.PageContext) -> dq.AuditFilter | None:

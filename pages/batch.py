@@ -14,8 +14,9 @@ import streamlit as st
 
 from core.domain.orders import OrderStatus, PaymentStatus, label_of, labels
 from core.domain.states import PaymentState
+from core.domain.statuses import ItemStatus
 from core.operations import batch as jobs
-from core.operations.batch import BATCH_LABELS, BatchAction
+from core.operations.batch import BatchAction
 from core.roles import Permission
 from core.search import InvalidQuery, OrderQuery, frame_for_orders, search_orders
 from pages import _selection, _ui
@@ -29,8 +30,7 @@ PAGE_SIZE = 100
 
 
 def action_label(action: str) -> str:
-    ja, en = BATCH_LABELS[BatchAction(action)]
-    return ja if _ui.lang() == "ja" else en
+    return t(f"batch_action.{BatchAction(action).value}")
 
 
 # ------------------------------------------------------------------------------ the grid
@@ -266,12 +266,12 @@ def _job_body(job_id: int, was_running: bool) -> None:
     else:
         summary = t(
             "batch.done",
-            ok=counts.get("ok", 0),
-            skipped=counts.get("skipped", 0),
-            failed=counts.get("failed", 0),
-            unknown=counts.get("unknown", 0),
+            ok=counts.get(ItemStatus.OK, 0),
+            skipped=counts.get(ItemStatus.SKIPPED, 0),
+            failed=counts.get(ItemStatus.FAILED, 0),
+            unknown=counts.get(ItemStatus.UNKNOWN, 0),
         )
-        if counts.get("failed", 0) or counts.get("unknown", 0):
+        if counts.get(ItemStatus.FAILED, 0) or counts.get(ItemStatus.UNKNOWN, 0):
             st.warning(summary)
         else:
             st.success(summary)
@@ -340,7 +340,9 @@ def recent(ctx: _ui.PageContext) -> None:
                 "job": [p.job_id for p in found],
                 "action": [action_label(p.action) for p in found],
                 "progress": [f"{p.finished}/{p.total}" for p in found],
-                "status": [t(f"outcome.{'ok' if p.done else 'running'}") for p in found],
+                "status": [
+                    t(f"outcome.{ItemStatus.OK if p.done else ItemStatus.RUNNING}") for p in found
+                ],
                 "actor": [p.created_by for p in found],
                 "created": [_ui.jst(p.created_at) for p in found],
             }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import views as dq
+from core.domain.statuses import UNSETTLED
 from core.errors import OperatorError
 from core.operations import review
 from core.operations.batch import BatchAction
@@ -190,7 +191,7 @@ def review_one(ctx: _ui.PageContext, flagged) -> None:
             },
         )
     note = st.text_input(t("review.note"), key="review_note", max_chars=500)
-    unsettled = row["outcome"] in ("intent", "unknown")
+    unsettled = row["outcome"] in UNSETTLED
     cols = st.columns(2 if unsettled else 1)
     with _ui.guard():
         if unsettled:
@@ -267,7 +268,7 @@ def main() -> None:
     ctx = _ui.page()
     st.title(t("dash.title"))
     now = ctx.ops.now()
-    tiles(dq.metrics(ctx.db, now))
+    tiles(dq.metrics(ctx.db, now, ctx.ops.stale_intent_age))
     attention(ctx)
     unlinked(ctx)
     left, right = st.columns([3, 2])

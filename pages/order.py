@@ -10,6 +10,7 @@ import streamlit as st
 from core import views as dq
 from core.domain import order_edit
 from core.domain.cancellation import panel_actions
+from core.domain.capture import capture_mismatch
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.money import (
     Discrepancy,
@@ -327,7 +328,7 @@ def stale_panel(order_no, order, form, mine, fresh, fresh_version, mine_changes)
     """Who saved since this form was opened, what this operator changed (against the loaded
     order and the latest one), and the two ways on: re-apply mine, or load the latest."""
     by = (order.updated_by or "").strip()
-    by = (f"{by}さん" if _ui.lang() == "ja" else by) if by else t("edit.someone")
+    by = t("edit.who", name=by) if by else t("edit.someone")
     _ui.notice(
         "warning",
         t("edit.stale_head"),
@@ -380,7 +381,7 @@ def _seconds(order) -> str:
 
 def _shown(field: str, value) -> str:
     if field == "items":
-        return " / ".join(f"{name} {price:,}円×{qty}" if isinstance(price, int) and isinstance(qty, int)
+        return " / ".join(f"{name} {_ui.yen(price)}×{qty}" if isinstance(price, int) and isinstance(qty, int)
                           else f"{name} {price}×{qty}" for _, name, price, qty in value)  # fmt: skip
     if field == "status":
         return label_of(OrderStatus, value, _ui.lang())
@@ -401,35 +402,40 @@ def _red(text: str) -> None:
     st.markdown(f":red[{_ui.md_escape(text)}]")
 
 
-def _run(ctx: _ui.PageContext, action: str, order_no: int, version: int, **kw):
-    """Call core for one action with the busy flag set; remember the result for this order."""
-    st.session_state[BUSY] = action
+def _run(ctx: _ui.PageContext, action: Action | str, order_no: int, version: int, **kw):
+    """Call core for one action with the busy flag set; remember the result for this order.
+    Anything but a payment action is a programming error and raises."""
+    action = Action(action)
+    st.session_state[BUSY] = action.value
     try:
-        if action == "refresh":
-            result = payments.refresh(ctx.ops, ctx.actor, order_no)
-        elif action == "update":
-            result = payments.update(ctx.ops, ctx.actor, order_no, expected_version=version)
-        elif action == "capture":
-            result = payments.capture(
-                ctx.ops,
-                ctx.actor,
-                order_no,
-                expected_version=version,
-                confirm_mismatch=bool(kw.get("confirm_mismatch")),
-            )
-        elif action == "close":
-            result = payments.close(ctx.ops, ctx.actor, order_no, expected_version=version)
-        else:
-            result = payments.refund(
-                ctx.ops,
-                ctx.actor,
-                order_no,
-                kw.get("amount"),
-                kw.get("reason"),
-                expected_version=version,
-            )
-            if result.ok:  # the fields empty, so no stale amount is checked next to the success
-                st.session_state.setdefault(REFUND_CLEAR, set()).add(order_no)
+        match action:
+            case Action.REFRESH:
+                result = payments.refresh(ctx.ops, ctx.actor, order_no)
+            case Action.UPDATE:
+                result = payments.update(ctx.ops, ctx.actor, order_no, expected_version=version)
+            case Action.CAPTURE:
+                result = payments.capture(
+                    ctx.ops,
+                    ctx.actor,
+                    order_no,
+                    expected_version=version,
+                    confirm_mismatch=bool(kw.get("confirm_mismatch")),
+                )
+            case Action.CLOSE:
+                result = payments.close(ctx.ops, ctx.actor, order_no, expected_version=version)
+            case Action.REFUND:
+                result = payments.refund(
+                    ctx.ops,
+                    ctx.actor,
+                    order_no,
+                    kw.get("amount"),
+                    kw.get("reason"),
+                    expected_version=version,
+                )
+                if result.ok:  # the fields empty, so no stale amount is checked by the success
+                    st.session_state.setdefault(REFUND_CLEAR, set()).add(order_no)
+            case _:
+                raise ValueError(f"the order page has no action {action!r}")
     finally:
         st.session_state.pop(BUSY, None)
     st.session_state.setdefault(RESULTS, {})[order_no] = result
@@ -443,10 +449,10 @@ def confirm_dialog(pending: dict) -> None:
 
 def _confirm_body(pending: dict) -> None:
     ctx = _ui.page()
-    action, order_no = pending["action"], pending["order_no"]
-    if action == "capture":
+    action, order_no = Action(pending["action"]), pending["order_no"]
+    if action is Action.CAPTURE:
         st.write(t("paidy.confirm_capture", order_no=str(order_no), amount=pending["amount"]))
-    elif action == "refund":
+    elif action is Action.REFUND:
         st.write(t("paidy.confirm_refund", order_no=str(order_no), amount=pending["amount"]))
         if pending.get("reason"):
             _ui.plain(t("paidy.refund_reason_shown", reason=pending["reason"]))
@@ -576,7 +582,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
     if Action.UPDATE in allowed:
         shown += 1
         if button(Action.UPDATE):
-            _run(ctx, "update", order_no, version)
+            _run(ctx, Action.UPDATE, order_no, version)
             _rerun_panel()
     if Action.CAPTURE in allowed and Action.CAPTURE not in offered:  # the cancel rule
         st.caption(t("paidy.capture_cancelled_hint"))
@@ -585,11 +591,11 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
         if button(Action.CAPTURE, type="primary"):
             _ask(
                 {
-                    "action": "capture",
+                    "action": Action.CAPTURE,
                     "order_no": order_no,
                     "version": version,
                     "amount": int(pay.amount),
-                    "mismatch": int(order.total) != int(pay.amount),
+                    "mismatch": capture_mismatch(order.total, pay.amount) is not None,
                     "order_total": int(order.total),
                 }
             )
@@ -598,7 +604,14 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
         if Action.CLOSE in offered:
             shown += 1
             if button(Action.CLOSE):
-                _ask({"action": "close", "order_no": order_no, "version": version, "amount": None})
+                _ask(
+                    {
+                        "action": Action.CLOSE,
+                        "order_no": order_no,
+                        "version": version,
+                        "amount": None,
+                    }
+                )
                 _rerun_panel()
         else:
             st.caption(t("paidy.close_hint"))
@@ -608,7 +621,7 @@ def actions(ctx, order, pay, state, captured: int, refunded: int) -> None:
     if shown == 0:
         st.text(t("paidy.no_actions"))
     if button(Action.REFRESH):
-        _run(ctx, "refresh", order_no, version)
+        _run(ctx, Action.REFRESH, order_no, version)
         _rerun_panel()
 
 
@@ -666,7 +679,7 @@ def refund_controls(
             return
     _ask(
         {
-            "action": "refund",
+            "action": Action.REFUND,
             "order_no": order_no,
             "version": version,
             "amount": amount,

@@ -10,6 +10,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from core import export
 from core.domain.errors import RuleViolation
 from core.domain.orders import (
     Gender,
@@ -356,41 +357,14 @@ def selection_actions(ctx: _ui.PageContext, selected: list[int]) -> None:
 
 
 # ------------------------------------------------------------------------------ CSV export
-def _export():
-    try:
-        from core import export
-    except ImportError:
-        return None
-    return export
+def column_choices(lang: str) -> dict[str, str]:
+    """CSV column key -> its header in ``lang``, in the registry's order."""
+    return {key: col.label(lang) for key, col in export.EXPORT_COLUMNS.items()}
 
 
-def column_choices(export) -> dict[str, str]:
-    lang = _ui.lang()
-    out = {}
-    registry = getattr(export, "EXPORT_COLUMNS", None) or export.COLUMNS
-    for key, spec in dict(registry).items():
-        if isinstance(spec, tuple | list):
-            out[key] = spec[0] if lang == "ja" else spec[1]
-        elif isinstance(spec, dict):
-            out[key] = spec.get(lang) or spec.get("ja") or key
-        else:
-            out[key] = spec.label(lang) if hasattr(spec, "label") else key
-    return out
-
-
-def saved_sets(export, db) -> dict[str, list[str]]:
-    fn = getattr(export, "list_column_sets", None)
-    if fn is None:
-        return {}
-    found = fn(db)
-    if isinstance(found, dict):
-        return {str(k): list(v) for k, v in found.items()}
-    out = {}
-    for s in found:
-        name = s["name"] if isinstance(s, dict) else s.name
-        cols = s["columns"] if isinstance(s, dict) else s.columns
-        out[name] = list(cols)
-    return out
+def saved_sets(db) -> dict[str, list[str]]:
+    """Saved CSV出力項目設定: name -> column keys."""
+    return {s.name: list(s.columns) for s in export.list_column_sets(db)}
 
 
 def csv_export(
@@ -403,12 +377,8 @@ def csv_export(
     matches: int = 0,
 ) -> None:
     with st.expander(t("orders.csv"), icon=":material/download:"):
-        export = _export()
-        if export is None:
-            st.info(t("orders.csv_unavailable"))
-            return
-        choices = column_choices(export)
-        sets = saved_sets(export, ctx.db)
+        choices = column_choices(_ui.lang())
+        sets = saved_sets(ctx.db)
         c = st.columns([2, 1])
         set_name = c[0].selectbox(
             t("orders.csv_set"),
@@ -422,7 +392,7 @@ def csv_export(
             key="orders_csv_enc",
             format_func=lambda v: t("orders.csv_utf8" if v == "utf-8-sig" else "orders.csv_sjis"),
         )
-        default_cols = list(sets.get(set_name) or getattr(export, "DEFAULT_COLUMNS", list(choices)))
+        default_cols = list(sets.get(set_name) or export.DEFAULT_COLUMNS)
         columns = st.multiselect(
             t("orders.csv_columns"),
             list(choices),
@@ -444,7 +414,7 @@ def csv_export(
             # its own), so the CSV is made from exactly these filters, columns and language.
             st.download_button(
                 t("common.download_csv"),
-                csv_maker(ctx, export, query, columns, encoding, last, sig),
+                csv_maker(ctx, query, columns, encoding, last, sig),
                 file_name=export.export_filename(ctx.ops.now()),
                 mime="text/csv",
                 key="orders_csv_download",
@@ -454,7 +424,7 @@ def csv_export(
         pdf_export(ctx, query, values, columns, sort, descending, matches)
 
 
-def csv_maker(ctx: _ui.PageContext, export, query, columns, encoding, last: dict, sig: str):
+def csv_maker(ctx: _ui.PageContext, query, columns, encoding, last: dict, sig: str):
     """The download's data: the CSV of every matching order, made on the click. What it
     reports (cells whose characters Shift_JIS cannot hold) is kept in ``last`` and shown on
     the next run."""

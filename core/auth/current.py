@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from core.domain.statuses import AuditOutcome
 from core.roles import Actor, Permission, PermissionDenied, Role, UserDisabled, require
 from core.storage.db import Database
 from core.storage.models import User
@@ -64,6 +65,6 @@ def _log_refusal(db: Database, actor: Actor, action: str, exc: PermissionDenied,
         action,
         exc.message("ja"),
         now,
-        outcome="skipped",
+        outcome=AuditOutcome.SKIPPED,
         detail={"code": exc.code, "message_en": exc.message("en")},
     )

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from core.bilingual import BilingualError
 from core.domain.errors import RuleViolation
-from core.domain.states import Action, PaymentState
+from core.domain.states import PaymentState
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -133,13 +133,6 @@ LABELS: dict[type[StrEnum], dict[StrEnum, tuple[str, str]]] = {
         PaymentState.REJECTED: ("与信NG", "Rejected"),
         PaymentState.UNKNOWN: ("不明", "Unknown"),
     },
-    Action: {
-        Action.REFRESH: ("状態確認(ステータス)", "Refresh status"),
-        Action.UPDATE: ("更新(アップデート)", "Update"),
-        Action.CAPTURE: ("売上確定(キャプチャー)", "Capture"),
-        Action.CLOSE: ("クローズ", "Close"),
-        Action.REFUND: ("払い戻し(リファンド)", "Refund"),
-    },
 }
 
 #: what a stored message's label reference (``{"label": kind, "key": ...}``) names
@@ -149,7 +142,6 @@ LABEL_KINDS: dict[str, type[StrEnum]] = {
     "payment_status": PaymentStatus,
     "payment_method": PaymentMethod,
     "gender": Gender,
-    "action": Action,
 }
 
 # What the choice is called, for error messages: (ja, en).

@@ -13,13 +13,12 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.domain.statuses import UNSETTLED, AuditOutcome
 from core.messages import part
 from core.messages import render as render_msg
 from core.operations.results import ActionResult, render, with_
 from core.storage.db import Database
 from core.storage.models import AuditLog
-
-UNSETTLED = ("intent", "unknown")
 
 
 def add_intent(
@@ -46,7 +45,7 @@ def add_intent(
         order_no=order_no,
         payment_id=payment_id,
         amount=amount,
-        outcome="intent",
+        outcome=AuditOutcome.INTENT,
         job_id=job_id,
         detail=detail or {},
         message="",
@@ -159,7 +158,7 @@ def add_event(
         created_at=now,
         actor=actor,
         action=action,
-        outcome=fields.pop("outcome", "ok"),
+        outcome=fields.pop("outcome", AuditOutcome.OK),
         message=message or "",
         finished_at=now,
         detail=detail,
@@ -182,9 +181,11 @@ def unsettled_entries(s: Session, payment_id: str) -> list[AuditLog]:
 
 def was_applied(entry: AuditLog) -> bool:
     """Does this entry say its write happened (done, or settled as done)?"""
-    if entry.outcome == "ok":
+    if entry.outcome == AuditOutcome.OK:
         return True
-    return entry.outcome == "settled" and bool((entry.detail or {}).get("settled_applied"))
+    return entry.outcome == AuditOutcome.SETTLED and bool(
+        (entry.detail or {}).get("settled_applied")
+    )
 
 
 def mark_settled(
@@ -212,7 +213,9 @@ def mark_settled(
     )
     if paidy_ids:
         detail["paidy_ids"] = list(paidy_ids)
-    values = dict(outcome="settled", message=render(code, "ja"), finished_at=now, detail=detail)
+    values = dict(
+        outcome=AuditOutcome.SETTLED, message=render(code, "ja"), finished_at=now, detail=detail
+    )
     if amount is not None:
         values["amount"] = amount
     s.execute(update(AuditLog).where(AuditLog.id == entry.id).values(**values))
@@ -263,13 +266,13 @@ def correct_late(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetim
         update(AuditLog)
         .where(AuditLog.id == entry.id)
         .values(
-            outcome="settled",
+            outcome=AuditOutcome.SETTLED,
             needs_review=True,
             message=render("applied_late", "ja"),
             detail=detail,
         )
     )
-    return _event_row(s, entry, "late", [part("applied_late")], now, paidy_ids)
+    return _event_row(s, entry, AuditOutcome.LATE, [part("applied_late")], now, paidy_ids)
 
 
 def flag_duplicate(s: Session, entry: AuditLog, paidy_ids: list[str], now: datetime) -> int:
@@ -280,10 +283,10 @@ def flag_duplicate(s: Session, entry: AuditLog, paidy_ids: list[str], now: datet
     s.execute(
         update(AuditLog).where(AuditLog.id == entry.id).values(needs_review=True, detail=detail)
     )
-    return _event_row(s, entry, "late", msg, now, paidy_ids)
+    return _event_row(s, entry, AuditOutcome.LATE, msg, now, paidy_ids)
 
 
-def _event_row(s, entry: AuditLog, outcome: str, msg: list[dict], now, paidy_ids) -> int:
+def _event_row(s, entry: AuditLog, outcome: AuditOutcome, msg: list[dict], now, paidy_ids) -> int:
     row = AuditLog(
         created_at=now,
         actor="system",

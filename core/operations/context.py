@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.operations.locks import DEFAULT_LOCK_TTL
 from core.paidy.port import PaidyPort
 from core.storage.db import Database
 from core.timeutil import utcnow
@@ -28,7 +29,7 @@ class Ops:
     #: a stored snapshot older than this is re-read from Paidy before an action is guarded
     fresh_for: timedelta = field(default=timedelta(minutes=5))
     #: an in-flight marker older than this belongs to a crashed process and may be taken over
-    lock_ttl: timedelta = field(default=timedelta(minutes=3))
+    lock_ttl: timedelta = field(default=DEFAULT_LOCK_TTL)
     #: how long after a lost answer a request may still reach Paidy: before that, a read that
     #: shows no trace of the write proves nothing (None: the request timeout + 30 s)
     settle_delay: timedelta | None = None
@@ -51,6 +52,13 @@ class Ops:
         if self.settle_delay is not None:
             return self.settle_delay
         return default_settle_delay(self.client.timeout[1])
+
+    @property
+    def stale_intent_age(self) -> timedelta:
+        """An ``intent`` older than this is a crash, not an action in flight."""
+        from core.operations.locks import stale_intent_age
+
+        return stale_intent_age(self.lock_ttl)
 
     @property
     def send_bound(self) -> timedelta:

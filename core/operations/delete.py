@@ -21,6 +21,7 @@ from sqlalchemy import exists, func, select
 
 from core.domain.deletion import AlreadyDeleted, NotDeleted, delete_refusal
 from core.domain.errors import OrderNotFound, RuleViolation
+from core.domain.statuses import AuditOutcome, Outcome
 from core.messages import error_part, part, render
 from core.operations import audit
 from core.operations.context import Ops
@@ -38,7 +39,7 @@ class OrderChange:
 
     action: str  # "delete" | "restore"
     order_no: int
-    outcome: str  # "ok" | "skipped" (refused, or already so) | "failed" (no such order)
+    outcome: Outcome  # ok | skipped (refused, or already so) | failed (no such order)
     code: str
     message_ja: str
     message_en: str
@@ -47,7 +48,7 @@ class OrderChange:
     @property
     def done(self) -> bool:
         """Deleted (restored) now, or already was: what the caller asked for holds."""
-        return self.outcome == "ok" or self.code in (AlreadyDeleted.code, NotDeleted.code)
+        return self.outcome is Outcome.OK or self.code in (AlreadyDeleted.code, NotDeleted.code)
 
     def message(self, lang: str = "ja") -> str:
         return self.message_ja if lang == "ja" else self.message_en
@@ -55,7 +56,7 @@ class OrderChange:
     def cli_line(self) -> str:
         """``61 delete ok`` / ``62 delete skipped: delete_open: ...`` (one line per order)."""
         head = f"{self.order_no} {self.action} {self.outcome}"
-        return head if self.outcome == "ok" else f"{head}: {self.code}: {self.message_en}"
+        return head if self.outcome is Outcome.OK else f"{head}: {self.code}: {self.message_en}"
 
 
 def delete_orders(ops: Ops, actor: Actor, order_nos: list[int]) -> list[OrderChange]:
@@ -85,7 +86,7 @@ def _require(ops: Ops, actor: Actor, permission: Permission, action: str, nos: l
                     now,
                     msg=[error_part(exc)],
                     order_no=no,
-                    outcome="skipped",
+                    outcome=AuditOutcome.SKIPPED,
                     detail={"code": exc.code},
                 )
         raise
@@ -97,7 +98,7 @@ def _change(ops: Ops, actor: Actor, action: str, order_no: int) -> OrderChange:
         order = s.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
         if order is None:
             exc = OrderNotFound(order_no=str(order_no))
-            result = _result(action, order_no, "failed", exc)
+            result = _result(action, order_no, Outcome.FAILED, exc)
             _audit(s, actor, action, order_no, None, None, result, now)
             return result
         pay = s.scalar(
@@ -109,8 +110,7 @@ def _change(ops: Ops, actor: Actor, action: str, order_no: int) -> OrderChange:
             else _restore_refusal(order)
         )
         if refusal is not None:
-            outcome = "skipped"
-            result = _result(action, order_no, outcome, refusal)
+            result = _result(action, order_no, Outcome.SKIPPED, refusal)
         else:
             before = (order.deleted_by, order.deleted_at)
             if action == DELETE:
@@ -152,7 +152,7 @@ def _busy(s, ops: Ops, payment_id: str, now: datetime) -> bool:
     return bool(s.scalar(select(live_marker | unsettled)))
 
 
-def _result(action: str, order_no: int, outcome: str, exc: RuleViolation) -> OrderChange:
+def _result(action: str, order_no: int, outcome: Outcome, exc: RuleViolation) -> OrderChange:
     return OrderChange(
         action,
         order_no,
@@ -170,7 +170,7 @@ def _ok(action: str, order_no: int, before: tuple) -> OrderChange:
         by, at = before
         parts.append(part("restored_from", by=by or "-", at=fmt_jst(as_utc(at))))
     return OrderChange(
-        action, order_no, "ok", "ok", render(parts, "ja"), render(parts, "en"), tuple(parts)
+        action, order_no, Outcome.OK, "ok", render(parts, "ja"), render(parts, "en"), tuple(parts)
     )
 
 

@@ -19,6 +19,24 @@ from core.storage.db import Database
 from core.storage.models import InflightAction
 from core.timeutil import as_utc
 
+#: the marker's TTL when none is configured (``Ops.lock_ttl``'s default)
+DEFAULT_LOCK_TTL = timedelta(minutes=3)
+
+
+def lock_ttl_for(timeout_s: float) -> timedelta:
+    """An in-flight marker outlives any request it guards: a call can still be in flight at
+    Paidy for up to the request timeout after its process died."""
+    return max(DEFAULT_LOCK_TTL, timedelta(seconds=2 * timeout_s + 30))
+
+
+def stale_intent_age(lock_ttl: timedelta = DEFAULT_LOCK_TTL) -> timedelta:
+    """An ``intent`` audit entry older than this is a crash, not an action in flight.
+
+    While its action runs, the payment's marker is held; a marker older than ``lock_ttl``
+    belongs to a dead process and may be taken over, so an intent past the same age has no
+    live action behind it any more (the dashboard counts it as unsettled)."""
+    return lock_ttl
+
 
 def try_acquire(
     db: Database, payment_id: str, action: str, actor: str, now: datetime, ttl: timedelta

@@ -19,6 +19,7 @@ from core.domain import order_edit
 from core.domain.deletion import OrderIsDeleted
 from core.domain.errors import OrderNotFound, RuleViolation
 from core.domain.orders import OrderStatus
+from core.domain.statuses import AuditOutcome
 from core.messages import error_part, label_ref, part
 from core.operations import audit
 from core.operations.context import Ops
@@ -219,7 +220,7 @@ def save_order(
             None,
             now,
             msg=[error_part(refusal)],
-            outcome="skipped",
+            outcome=AuditOutcome.SKIPPED,
             order_id=order_id,
             order_no=order_no,
             detail={

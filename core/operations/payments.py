@@ -20,6 +20,7 @@ from sqlalchemy import update as sa_update
 
 from core.auth.current import authorize
 from core.domain import cancellation, errors
+from core.domain.capture import capture_mismatch
 from core.domain.money import refundable, validate_refund, validate_update
 from core.domain.states import Action, check_action
 from core.operations import audit, finish_hooks, flags, locks
@@ -95,8 +96,9 @@ def capture(
     def plan(order: OrderFacts, pay: PaymentFacts, now: datetime) -> Plan:
         check_action(pay.snapshot(), Action.CAPTURE, now)
         cancellation.check_order(Action.CAPTURE, order.status, order.order_no)
-        if order.total != pay.amount and not confirm_mismatch:
-            raise errors.TotalMismatch(order_total=order.total, paidy_amount=pay.amount)
+        mismatch = capture_mismatch(order.total, pay.amount, confirmed=confirm_mismatch)
+        if mismatch is not None:
+            raise mismatch
         tag = new_tag()
         meta = tagged(metadata, tag)
         return Plan(pay.amount, lambda c: c.capture(pay.payment_id, metadata=meta), tag=tag)

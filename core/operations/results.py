@@ -6,20 +6,9 @@ The guide's wording is kept for successes: 「売上確定(キャプチャー)�
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
-from core.domain.orders import LABELS
 from core.domain.states import Action, PaymentState
-
-
-class Outcome(StrEnum):
-    OK = "ok"  # done (or already in the asked state)
-    SKIPPED = "skipped"  # refused by a rule or already in progress: nothing sent
-    FAILED = "failed"  # Paidy refused, or the call was not applied
-    UNKNOWN = "unknown"  # no answer and Paidy could not be asked: settle with 状態確認
-
-
-ACTION_LABELS: dict[Action, tuple[str, str]] = dict(LABELS[Action])  # type: ignore[arg-type]
+from core.domain.statuses import Outcome
 
 SUCCESS: dict[Action, tuple[str, str]] = {
     Action.REFRESH: ("状態確認が完了しました", "Status refreshed"),

@@ -16,6 +16,7 @@ from core.bilingual import BilingualError
 from core.messages import label_ref, part
 from core.operations import audit
 from core.operations.context import Ops
+from core.operations.verdict import Verdict
 from core.paidy.models import intent_of
 from core.roles import Actor, Permission, require
 from core.storage.db import Database
@@ -98,7 +99,7 @@ def resolve(ops: Ops, actor: Actor, audit_id: int, applied: bool, note: str = ""
             .values(needs_review=False, detail=detail)
         )
         order_no, payment_id, action = entry.order_no, entry.payment_id, entry.action
-    verdict = label_ref("verdict", "done" if applied else "not_done")
+    verdict = label_ref("verdict", Verdict.DONE if applied else Verdict.NOT_DONE)
     return audit.record_event(
         ops.db,
         actor.name,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.domain.statuses import UNSETTLED
 from core.operations.batch import BatchAction, create_job, run_job
 from core.operations.context import Ops
 from core.roles import Actor
@@ -21,9 +22,7 @@ def sync_order_nos(ops: Ops, open_only: bool = False) -> list[int]:
             .where(live_order())
         )
         if open_only:
-            unsettled = select(AuditLog.payment_id).where(
-                AuditLog.outcome.in_(("intent", "unknown"))
-            )
+            unsettled = select(AuditLog.payment_id).where(AuditLog.outcome.in_(UNSETTLED))
             q = q.where(
                 (PaidyPayment.status == "authorized") | PaidyPayment.payment_id.in_(unsettled)
             )

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from core.domain.statuses import AuditOutcome
 from core.messages import part
 from core.operations import audit
 from core.operations.context import Ops
@@ -65,7 +66,7 @@ def record_hint(ops: Ops, event: WebhookEvent, now: datetime) -> bool:
                     )
                 ],
                 payment_id=event.payment_id,
-                outcome="skipped",
+                outcome=AuditOutcome.SKIPPED,
                 detail={"code": "unlinked_payment", "order_ref": values["order_ref"]},
             )
     return first

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy import and_, exists, or_, select
 
 from core.bilingual import BilingualError
+from core.domain.statuses import ItemStatus, JobStatus
 from core.operations import unlinked
 from core.operations.batch import BatchAction
 from core.operations.context import Ops
@@ -132,7 +133,7 @@ def _covered(s, payment_id: str, news_at: datetime) -> bool:
     """A refresh of the payment is queued (it reads after this hint), or one whose read
     began after the news (claimed at least CLOCK_SKEW after it) is running or has read."""
     read_after = and_(
-        BatchItem.status.in_(("running", "ok")),
+        BatchItem.status.in_((ItemStatus.RUNNING, ItemStatus.OK)),
         BatchItem.claimed_at >= news_at + CLOCK_SKEW,
     )
     return bool(
@@ -142,7 +143,7 @@ def _covered(s, payment_id: str, news_at: datetime) -> bool:
                     BatchItem.payment_id == payment_id,
                     BatchItem.job_id == BatchJob.id,
                     BatchJob.action == BatchAction.REFRESH.value,
-                    or_(BatchItem.status == "pending", read_after),
+                    or_(BatchItem.status == ItemStatus.PENDING, read_after),
                 )
             )
         )
@@ -155,7 +156,7 @@ def _queue_refresh(s, order_no: int, payment_id: str, event: WebhookEvent, now) 
         action=BatchAction.REFRESH.value,
         created_by=WEBHOOK_ACTOR,
         created_at=now,
-        status="queued",
+        status=JobStatus.QUEUED,
         total=1,
         options={
             "actor_role": Role.OPERATOR.value,
@@ -167,7 +168,11 @@ def _queue_refresh(s, order_no: int, payment_id: str, event: WebhookEvent, now) 
     s.flush()
     s.add(
         BatchItem(
-            job_id=job.id, position=0, order_no=order_no, payment_id=payment_id, status="pending"
+            job_id=job.id,
+            position=0,
+            order_no=order_no,
+            payment_id=payment_id,
+            status=ItemStatus.PENDING,
         )
     )
     s.flush()

@@ -22,7 +22,7 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO, TypedDict
+from typing import Any, BinaryIO
 
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
@@ -30,6 +30,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from core.bilingual import BilingualError
 from core.domain.orders import labels
 from core.export import DEFAULT_COLUMNS, EXPORT_COLUMNS, ExportColumn, check_columns
+from core.i18n import DEFAULT_LANG, LANGS, t
 from core.reports.canvas import Document
 from core.reports.fonts import GOTHIC, clean, draw, draw_cells, fit, wrap
 from core.search import OrderQuery, build_select, count_orders, iter_orders
@@ -65,38 +66,6 @@ _KEEP_WIDTH = frozenset({"phone", "paidy_payment_id"})  # never cut to make room
 _PAD_EM = 0.6
 
 
-class _Words(TypedDict):
-    title: str
-    made: str
-    count: str
-    page: str
-    total: str
-    order_total: str
-    test: tuple[str, str]
-
-
-WORDS: dict[str, _Words] = {
-    "ja": {
-        "title": "受注一覧",
-        "made": "作成日時 {when}",
-        "count": "全 {count}件",
-        "page": "ページ {page} / ",
-        "total": "合計 {count}件",
-        "order_total": "購入金額合計 {amount}",
-        "test": ("テスト", "本番"),
-    },
-    "en": {
-        "title": "Orders",
-        "made": "Created {when}",
-        "count": "{count} orders",
-        "page": "Page {page} / ",
-        "total": "Total {count} orders",
-        "order_total": "amount total {amount}",
-        "test": ("test", "live"),
-    },
-}
-
-
 class ListPdfError(BilingualError):
     """The list PDF cannot be made with these options."""
 
@@ -129,7 +98,7 @@ def _cell_formatter(col: ExportColumn, lang: str):
             return lambda v: "" if v is None else str(int(v))
         return lambda v: "" if v is None else f"{int(v):,}"
     if col.kind == "bool":
-        yes, no = WORDS[lang]["test"]
+        yes, no = t("export.test", lang), t("export.live", lang)
         return lambda v: "" if v is None else (yes if v else no)
     if col.kind == "choice" and col.choices is not None:
         names = labels(col.choices, lang)
@@ -200,11 +169,8 @@ class _ListWriter:
         self, out: BinaryIO, cols: list[ExportColumn], lang: str, now: datetime, title: str
     ) -> None:
         self.cols, self.lang = cols, lang
-        self.words = WORDS[lang]
         self.title = title
-        self.made = self.words["made"].format(
-            when=as_utc(now).astimezone(JST).strftime("%Y/%m/%d %H:%M")
-        )
+        self.made = t("pdf.made", lang, when=as_utc(now).astimezone(JST).strftime("%Y/%m/%d %H:%M"))
         self.doc = Document(out, PAGE, title)
         self.c = self.doc.canvas
         self.lay = layout(cols)
@@ -223,7 +189,7 @@ class _ListWriter:
         draw(c, MARGIN, PAGE[1] - MARGIN - 12, self.title, 13)
         draw(c, PAGE[0] - MARGIN, PAGE[1] - MARGIN - 4, self.made, 8, align="right")
         self.doc.later("row_count", PAGE[0] - MARGIN, PAGE[1] - MARGIN - 16, 8, "right")
-        draw(c, PAGE[0] / 2, MARGIN, self.words["page"].format(page=page_no), 8, align="right")
+        draw(c, PAGE[0] / 2, MARGIN, t("pdf.page", self.lang, page=page_no), 8, align="right")
         self.doc.later("page_count", PAGE[0] / 2, MARGIN, 8)
         # header row
         top = lay.top
@@ -283,9 +249,9 @@ class _ListWriter:
     def total_row(self, count: int, totals: dict[str, int]) -> None:
         """``合計 N件`` in the first non-amount column (or a line of its own), the sums under
         their columns; 購入金額's sum in the label when that column is not shown."""
-        label = self.words["total"].format(count=f"{count:,}")
+        label = t("pdf.total", self.lang, count=count)
         if "total" not in [c.key for c in self.cols]:
-            label += "  " + self.words["order_total"].format(amount=f"{totals['total']:,}")
+            label += "  " + t("pdf.order_total", self.lang, amount=totals["total"])
         cells = [f"{totals[c.key]:,}" if is_amount(c) else "" for c in self.cols]
         slot = next((i for i, c in enumerate(self.cols) if not is_amount(c)), None)
         if not self._room_for(1 if slot is not None else 2):
@@ -321,7 +287,7 @@ class _ListWriter:
         self.doc.settle(
             {
                 "page_count": f"{self.doc.pages:,}",
-                "row_count": self.words["count"].format(count=f"{count:,}"),
+                "row_count": t("pdf.count", self.lang, count=count),
             }
         )
         return self.doc.pages
@@ -362,7 +328,7 @@ def export_pdf(
     """Write the orders matching ``query`` (or exactly ``order_nos``, in that order) as an
     A4 landscape PDF to ``out`` (a binary stream)."""
     chosen = check_columns(columns)
-    lang = lang if lang in WORDS else "ja"
+    lang = lang if lang in LANGS else DEFAULT_LANG
     now = now or utcnow()
     matches = (
         len(set(order_nos))
@@ -387,7 +353,7 @@ def export_pdf(
         )
     sums = {k: 0 for k in fetch if EXPORT_COLUMNS[k].kind == "int" and k != "order_no"}
     sum_at = [(k, fetch.index(k)) for k in sums]
-    writer = _ListWriter(out, cols, lang, now, title or WORDS[lang]["title"])
+    writer = _ListWriter(out, cols, lang, now, title or t("pdf.list_title", lang))
     count = 0
     for row in rows:
         writer.data_row(row)

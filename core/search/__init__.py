@@ -21,7 +21,7 @@ docs/architecture.md places the search in the whole.
 from core.search.columns import COLUMNS, DATE_COLUMNS, PAYMENT_COLUMNS, SORTS, TIME_COLUMNS
 from core.search.counting import count_orders, count_select
 from core.search.frames import DTYPES, to_frame
-from core.search.invalid import FIELD_NAMES, InvalidQuery
+from core.search.invalid import InvalidQuery
 from core.search.orders import frame_for_orders, get_order, iter_orders, order_ids_for
 from core.search.paging import MAX_PAGE_SIZE, SearchPage, search_orders
 from core.search.predicates import (
@@ -37,7 +37,6 @@ __all__ = [
     "COLUMNS",
     "DATE_COLUMNS",
     "DTYPES",
-    "FIELD_NAMES",
     "MAX_PAGE_SIZE",
     "PAYMENT_COLUMNS",
     "SORTS",

@@ -81,7 +81,7 @@ class OrderQuery(BaseModel):
             raise from_validation_error(exc) from None
 
     @classmethod
-    def model_validate(cls, obj: Any, **kw: Any) -> OrderQuery:  # type: ignore[override]
+    def model_validate(cls, obj: Any, **kw: Any) -> OrderQuery:
         try:
             return super().model_validate(obj, **kw)
         except ValidationError as exc:

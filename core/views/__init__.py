@@ -11,6 +11,7 @@ Deleted orders (削除) leave every figure and list, their audit entries include
 log screen and an order's timeline keep them (core/storage/deleted.py).
 """
 
+from core.domain.statuses import UNSETTLED
 from core.views.attention import ATTENTION_COLUMNS, attention
 from core.views.audit import (
     AUDIT_COLUMNS,
@@ -25,7 +26,7 @@ from core.views.audit_csv import audit_csv
 from core.views.charts import amounts_by_state, captures_per_day
 from core.views.expiring import expiring_soon
 from core.views.inventory import any_payment_id, counts
-from core.views.metrics import INTENT_STALE, UNSETTLED, Metrics, metrics
+from core.views.metrics import INTENT_STALE, Metrics, metrics
 from core.views.timeline import TIMELINE_COLUMNS, order_timeline
 
 __all__ = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import or_, select
 
+from core.domain.statuses import UNSETTLED
 from core.storage.db import Database
 from core.timeutil import as_utc
 from core.views.audit import entry_message
-from core.views.metrics import UNSETTLED
 from core.views.tables import AT
 
 ATTENTION_COLUMNS = [

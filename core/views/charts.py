@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.domain.states import PaymentState
+from core.domain.statuses import AuditOutcome
 from core.search import state_column
 from core.storage.db import Database
 from core.storage.deleted import not_deleted_order_id
@@ -53,7 +54,7 @@ def captures_per_day(db: Database, now: datetime, days: int = 30) -> pd.DataFram
         )
         .where(
             AT.c.action == "capture",
-            AT.c.outcome == "ok",
+            AT.c.outcome == AuditOutcome.OK,
             AT.c.created_at >= utc_literal(jst_day_start_utc(start)),
             not_deleted_order_id(AT.c.order_id),
         )

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 
 from core.domain.states import PaymentState
+from core.domain.statuses import AuditOutcome
+from core.operations.locks import stale_intent_age
 from core.search import discrepancy_condition, state_condition
 from core.storage.db import Database
 from core.storage.deleted import live_order, not_deleted_order_id
@@ -22,9 +24,7 @@ from core.timeutil import jst_day_start_utc, jst_today
 from core.views.tables import AT, OT, PT, utc, utc_literal
 
 #: an ``intent`` older than this is a crash, not an action in flight
-INTENT_STALE = timedelta(minutes=3)
-#: audit outcomes that are not known yet (need a 状態確認)
-UNSETTLED = ("intent", "unknown")
+INTENT_STALE = stale_intent_age()  # the default marker TTL's; the page passes ops'
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _count_if(cond):
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def metrics(db: Database, now: datetime) -> Metrics:
+def metrics(db: Database, now: datetime, intent_stale: timedelta = INTENT_STALE) -> Metrics:
     """The dashboard tiles, in three aggregate queries."""
     now = utc(now)
     is_open = state_condition(PaymentState.OPEN, now)
@@ -84,7 +84,7 @@ def metrics(db: Database, now: datetime) -> Metrics:
     today = jst_today(now)
     day_start = jst_day_start_utc(today)
     month_start = jst_day_start_utc(today.replace(day=1))
-    ok = AT.c.outcome == "ok"
+    ok = AT.c.outcome == AuditOutcome.OK
     cap = and_(ok, AT.c.action == "capture")
     ref = and_(ok, AT.c.action == "refund")
     is_today = AT.c.created_at >= utc_literal(day_start)
@@ -98,15 +98,18 @@ def metrics(db: Database, now: datetime) -> Metrics:
         _count_if(and_(ref, is_today)),
         _sum_if(ref, amount),
         _count_if(ref),
-        _count_if(and_(AT.c.outcome == "failed", is_today)),
+        _count_if(and_(AT.c.outcome == AuditOutcome.FAILED, is_today)),
     ).where(AT.c.created_at >= utc_literal(month_start), not_deleted_order_id(AT.c.order_id))
     unsettled_q = (
         select(func.count())
         .select_from(AT)
         .where(
             or_(
-                AT.c.outcome == "unknown",
-                and_(AT.c.outcome == "intent", AT.c.created_at < utc_literal(now - INTENT_STALE)),
+                AT.c.outcome == AuditOutcome.UNKNOWN,
+                and_(
+                    AT.c.outcome == AuditOutcome.INTENT,
+                    AT.c.created_at < utc_literal(now - intent_stale),
+                ),
             )
         )
     )

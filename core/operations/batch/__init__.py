@@ -12,7 +12,7 @@ our snapshots, no calls), :mod:`.jobs` (job and item rows: create, claim, finish
 :mod:`.pool` (the in-process worker pool).
 """
 
-from core.operations.batch.actions import ALREADY_DONE, BATCH_LABELS, BatchAction, is_done
+from core.operations.batch.actions import ALREADY_DONE, BatchAction, is_done
 from core.operations.batch.jobs import (
     claim_next,
     create_job,
@@ -26,7 +26,6 @@ from core.operations.batch.run import JobRun, Report, run_item, run_job, work
 
 __all__ = [
     "ALREADY_DONE",
-    "BATCH_LABELS",
     "BatchAction",
     "JobProgress",
     "JobRun",

@@ -17,13 +17,6 @@ class BatchAction(StrEnum):
     REFUND_FULL = "refund"
 
 
-BATCH_LABELS = {
-    BatchAction.REFRESH: ("状態確認(ステータス)", "Refresh status"),
-    BatchAction.CLOSE: ("クローズ(キャンセル)", "Close (cancel)"),
-    BatchAction.CAPTURE: ("売上確定(キャプチャー)", "Capture"),
-    BatchAction.REFUND_FULL: ("払い戻し(リファンド・全額)", "Refund (full)"),
-}
-
 #: A skip that means "already in the asked state": counted as done, not as a failure.
 ALREADY_DONE = {
     Action.CAPTURE: {"already_captured"},

@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.auth.current import authorize
 from core.domain import errors
+from core.domain.statuses import OPEN_ITEMS, ItemStatus, JobStatus
 from core.operations.batch.actions import BatchAction
 from core.operations.batch.preview import PreviewRow
 from core.operations.context import Ops
@@ -46,7 +47,7 @@ def create_job(
             action=action.value,
             created_by=actor.name,
             created_at=now,
-            status="queued",
+            status=JobStatus.QUEUED,
             total=len(order_nos),
             options={"actor_role": actor.role.value, "actor_account": actor.account},
             confirmed_amount=(
@@ -70,7 +71,7 @@ def create_job(
                 position=i,
                 order_no=no,
                 payment_id=pay_ids.get(no),
-                status="pending",
+                status=ItemStatus.PENDING,
                 confirmed_amount=shown[no].amount if no in shown else None,
                 confirmed_version=shown[no].version if no in shown else None,
             )
@@ -85,7 +86,7 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
     (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING``) plus its job's row; never the same item
     twice."""
     now = ops.now()
-    pick = select(BatchItem.id).where(BatchItem.status == "pending")
+    pick = select(BatchItem.id).where(BatchItem.status == ItemStatus.PENDING)
     if job_id is not None:
         pick = pick.where(BatchItem.job_id == job_id)
     pick = pick.order_by(BatchItem.id).limit(1)
@@ -93,8 +94,8 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
         pick = pick.with_for_update(skip_locked=True)
     claim = (
         update(BatchItem)
-        .where(BatchItem.id == pick.scalar_subquery(), BatchItem.status == "pending")
-        .values(status="running", worker=worker, claimed_at=now)
+        .where(BatchItem.id == pick.scalar_subquery(), BatchItem.status == ItemStatus.PENDING)
+        .values(status=ItemStatus.RUNNING, worker=worker, claimed_at=now)
         .returning(BatchItem)
         .execution_options(synchronize_session=False)
     )
@@ -103,11 +104,11 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
         if item is None:
             return None
         job = cast(BatchJob, s.get(BatchJob, item.job_id))
-        if job.status == "queued":
+        if job.status == JobStatus.QUEUED:
             s.execute(
                 update(BatchJob)
-                .where(BatchJob.id == item.job_id, BatchJob.status == "queued")
-                .values(status="running")
+                .where(BatchJob.id == item.job_id, BatchJob.status == JobStatus.QUEUED)
+                .values(status=JobStatus.RUNNING)
             )
         s.expunge(item)  # the item and its job travel to the worker thread
         s.expunge(job)
@@ -118,12 +119,12 @@ def claim_next(ops: Ops, worker: str, job_id: int | None = None) -> BatchItem | 
 def maybe_finish(s, job_id: int, now: datetime) -> None:
     """Mark the job done once no item is pending or running (one statement)."""
     open_items = select(BatchItem.id).where(
-        BatchItem.job_id == job_id, BatchItem.status.in_(("pending", "running"))
+        BatchItem.job_id == job_id, BatchItem.status.in_(OPEN_ITEMS)
     )
     s.execute(
         update(BatchJob)
-        .where(BatchJob.id == job_id, BatchJob.status != "done", ~open_items.exists())
-        .values(status="done", finished_at=now)
+        .where(BatchJob.id == job_id, BatchJob.status != JobStatus.DONE, ~open_items.exists())
+        .values(status=JobStatus.DONE, finished_at=now)
     )
 
 
@@ -133,13 +134,13 @@ def finish_done_jobs(ops: Ops, job_id: int | None = None) -> int:
     on PostgreSQL each still see the other running; a worker that finds nothing to claim
     settles it here, once both have committed."""
     open_items = select(BatchItem.id).where(
-        BatchItem.job_id == BatchJob.id, BatchItem.status.in_(("pending", "running"))
+        BatchItem.job_id == BatchJob.id, BatchItem.status.in_(OPEN_ITEMS)
     )
-    q = update(BatchJob).where(BatchJob.status != "done", ~open_items.exists())
+    q = update(BatchJob).where(BatchJob.status != JobStatus.DONE, ~open_items.exists())
     if job_id is not None:
         q = q.where(BatchJob.id == job_id)
     with ops.db.session() as s:
-        done = s.execute(q.values(status="done", finished_at=ops.now()))
+        done = s.execute(q.values(status=JobStatus.DONE, finished_at=ops.now()))
         return cast(CursorResult, done).rowcount
 
 
@@ -149,7 +150,7 @@ def recover_stale(ops: Ops) -> int:
     with ops.db.session() as s:
         taken = s.execute(
             update(BatchItem)
-            .where(BatchItem.status == "running", BatchItem.claimed_at < cutoff)
-            .values(status="pending", resumed=True, worker=None)
+            .where(BatchItem.status == ItemStatus.RUNNING, BatchItem.claimed_at < cutoff)
+            .values(status=ItemStatus.PENDING, resumed=True, worker=None)
         )
         return cast(CursorResult, taken).rowcount

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from core.auth.current import authorize
-from core.domain import cancellation, errors
+from core.domain import cancellation
+from core.domain.capture import capture_mismatch
 from core.domain.money import refundable
 from core.domain.states import Action, refusal
+from core.domain.statuses import UNSETTLED
 from core.operations.batch.actions import BatchAction
 from core.operations.context import Ops
 from core.operations.results import render
@@ -57,7 +59,7 @@ def preview(
         blocked = set(
             s.scalars(
                 select(AuditLog.payment_id).where(
-                    AuditLog.outcome.in_(("intent", "unknown")),
+                    AuditLog.outcome.in_(UNSETTLED),
                     AuditLog.payment_id.in_(
                         [p.payment_id for _, p in found.values() if p is not None]
                     ),
@@ -105,8 +107,8 @@ def _preview_row(action, no, order, pay, blocked, now) -> PreviewRow:
     }.get(action)
     if exc is None:
         exc = cancellation.order_refusal(Action(action.value), order.status, no)
-    if exc is None and action is BatchAction.CAPTURE and int(order.total) != facts.amount:
-        exc = errors.TotalMismatch(order_total=int(order.total), paidy_amount=facts.amount)
+    if exc is None and action is BatchAction.CAPTURE:  # a batch cannot confirm a difference
+        exc = capture_mismatch(int(order.total), facts.amount)
     if exc is not None:
         return PreviewRow(
             no,

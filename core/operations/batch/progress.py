@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import func, select
 
+from core.domain.statuses import OPEN_ITEMS, JobStatus
 from core.messages import shown
 from core.operations.context import Ops
 from core.storage.models import BatchItem, BatchJob
@@ -28,11 +29,11 @@ class JobProgress:
 
     @property
     def finished(self) -> int:
-        return sum(v for k, v in self.counts.items() if k not in ("pending", "running"))
+        return sum(v for k, v in self.counts.items() if k not in OPEN_ITEMS)
 
     @property
     def done(self) -> bool:
-        return self.status == "done" or self.finished >= self.total
+        return self.status == JobStatus.DONE or self.finished >= self.total
 
 
 def progress(ops: Ops, job_id: int) -> JobProgress:

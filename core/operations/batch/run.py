@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
 from core.domain.states import Action
+from core.domain.statuses import ItemStatus
 from core.logsetup import log_exception
 from core.operations import finish_hooks, payments
 from core.operations.batch.actions import ALREADY_DONE, BatchAction, is_done
@@ -56,7 +57,9 @@ def run_item(ops: Ops, item: BatchItem, report: Report | None = None) -> ActionR
 
 
 def _store_result(s, ops: Ops, item: BatchItem, result: ActionResult) -> None:
-    status = "ok" if is_done(result) and result.outcome is Outcome.OK else result.outcome.value
+    status = (
+        ItemStatus.OK if is_done(result) and result.outcome is Outcome.OK else result.outcome.value
+    )
     s.execute(
         update(BatchItem)
         .where(BatchItem.id == item.id)

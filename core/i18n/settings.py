@@ -1,0 +1,111 @@
+"""設定 and メール通知."""
+
+from __future__ import annotations
+
+CATALOG: dict[str, tuple[str, str]] = {
+    # --- settings ----------------------------------------------------------------------------
+    "settings.title": ("設定", "Settings"),
+    "settings.connection": ("Paidy接続", "Paidy connection"),
+    "settings.mode": ("モード", "Mode"),
+    "settings.api_base": ("APIの接続先", "API base"),
+    "settings.key": ("シークレットキー", "Secret key"),
+    "settings.auth_mode": ("ログイン方式", "Login mode"),
+    "settings.database": ("データベース", "Database"),
+    "settings.counts": (
+        "受注 {orders}件 / Paidy決済 {payments}件 / 操作履歴 {audit}件",
+        "{orders} orders / {payments} Paidy payments / {audit} audit entries",
+    ),
+    "settings.test": ("接続テスト", "Test the connection"),
+    "settings.test_no_payment": (
+        "まだ決済がないため、接続テストに使える決済IDがありません。",
+        "No payment yet: there is no payment id to test the connection with.",
+    ),
+    "settings.column_sets": ("CSV出力項目設定", "CSV column sets"),
+    "settings.set_name": ("設定名", "Name"),
+    "settings.set_columns": ("出力項目(順番どおり)", "Columns (in order)"),
+    "settings.set_save": ("保存", "Save"),
+    "settings.set_saved": (
+        "出力項目設定「{name}」を保存しました。",
+        "Saved the column set '{name}'.",
+    ),
+    "settings.set_delete": ("削除", "Delete"),
+    "settings.set_deleted": (
+        "出力項目設定「{name}」を削除しました。",
+        "Deleted the column set '{name}'.",
+    ),
+    "settings.no_sets": ("保存済みの出力項目設定はありません。", "No saved column sets."),
+    "settings.users": ("ユーザー管理", "Users"),
+    "settings.users_admin_only": (
+        "ユーザー管理は管理者のみ利用できます。",
+        "Only administrators can manage users.",
+    ),
+    "settings.user_add": ("ユーザーを追加", "Add a user"),
+    "settings.user_email": ("メールアドレス(任意)", "Email (optional)"),
+    "settings.user_added": ("ユーザー {name} を追加しました。", "Added user {name}."),
+    "settings.user_role_change": ("権限を変更", "Change role"),
+    "settings.user_role_done": ("{name} の権限を {role} に変更しました。", "{name} is now {role}."),
+    "settings.user_disable": ("ユーザーを無効にする", "Disable user"),
+    "settings.user_disabled": ("ユーザー {name} を無効にしました。", "Disabled user {name}."),
+    "settings.user_pick": ("ユーザー", "User"),
+    "settings.admin_only": ("この操作は管理者のみ可能です。", "Only administrators can do this."),
+    "settings.test_ok_head": ("Paidyに接続できました。", "Connected to Paidy."),
+    "settings.test_ok_detail": (
+        "{payment_id}: {status}、{ms}ms",
+        "{payment_id}: {status}, {ms} ms",
+    ),
+    "settings.test_failed_head": ("接続テストに失敗しました。", "The connection test failed."),
+    "settings.user_enable": ("ユーザーを有効にする", "Enable user"),
+    "settings.user_enabled": ("ユーザー {name} を有効にしました。", "Enabled user {name}."),
+    # --- mail --------------------------------------------------------------------------------
+    "mail.section": ("メール通知", "Customer mail"),
+    "mail.template": ("テンプレート", "Template"),
+    "mail.from": ("差出人", "From"),
+    "mail.to": ("宛先", "To"),
+    "mail.subject": ("件名", "Subject"),
+    "mail.body": ("本文(プレビュー)", "Body (preview)"),
+    "mail.japanese_note": (
+        "お客様へのメールは常に日本語で送信されます(画面の言語には影響されません)。",
+        "Customer mails are always in Japanese (the shop's customers are); the screen language does not change them.",
+    ),
+    "mail.send": ("このメールを送信する", "Send this mail"),
+    "mail.send_again": ("もう一度送信する", "Send again"),
+    "mail.sent_note": (
+        "このメールは送信済みです。同じメールをもう一度送る場合は「もう一度送信する」を押してください。",
+        "This mail has been sent. To send it once more, press 'Send again'.",
+    ),
+    "mail.unknown_note": (
+        "送信できたか確認できませんでした。届いていないことを確認してから「もう一度送信する」を押してください。",
+        "It is not known whether the mail arrived. Check first, then press 'Send again' if needed.",
+    ),
+    "mail.demo_note": (
+        "デモモード: メールは内蔵のSMTPサーバーが受け取り、外部には送信されません(デモ受信箱で確認できます)。",
+        "Demo mode: mail goes to the embedded SMTP server and never leaves this machine (see the demo inbox).",
+    ),
+    "mail.history": ("送信履歴", "Sent mails"),
+    "mail.history_empty": (
+        "この受注のメール送信履歴はありません。",
+        "No mail has been sent for this order yet.",
+    ),
+    "mail.col.status": ("状態", "Status"),
+    "mail.col.error": ("エラー", "Error"),
+    "mail.status.sending": ("送信中", "Sending"),
+    "mail.status.sent": ("送信済み", "Sent"),
+    "mail.status.failed": ("失敗(未送信)", "Failed (not sent)"),
+    "mail.status.unknown": ("結果不明", "Unknown outcome"),
+    "mail.inbox": ("デモ受信箱", "Demo inbox"),
+    "mail.inbox_order": ("デモ受信箱(この受注のメール)", "Demo inbox (this order's mails)"),
+    "mail.inbox_hint": (
+        "内蔵のデモSMTPサーバーが受け取ったメールです(新しい順、最大{limit}件)。",
+        "Mails the embedded demo SMTP server received (newest first, up to {limit}).",
+    ),
+    "mail.inbox_empty": ("デモ受信箱にメールはありません。", "The demo inbox is empty."),
+    "mail.inbox_pick": ("表示するメール", "Mail to show"),
+    "mail.received": ("受信日時", "Received"),
+    "mail.settings": ("メール送信設定", "Mail settings"),
+    "mail.server": ("SMTPサーバー", "SMTP server"),
+    "mail.mail_from": ("送信元(MAIL_FROM)", "Sender (MAIL_FROM)"),
+    "mail.problem": (
+        "メール送信の設定に問題があります: {message}",
+        "Mail settings have a problem: {message}",
+    ),
+}
