@@ -1,5 +1,5 @@
 """The command line's shared pieces: exit codes, :class:`UsageError`, the argument types, the
-search filters (DESIGN.md) and the acting OS user. ``core.cli`` (the parser and ``main``),
+search filters (README "Command line") and the acting OS user. ``core.cli`` (the parser and ``main``),
 ``core.commands`` (what each command does) and ``core.auth.cli`` (who acts) all import
 this module and none of them imports another's, so there is no import cycle between them.
 """
@@ -65,7 +65,7 @@ def yen_arg(text: str) -> int:
 
 
 def add_search_filters(p: argparse.ArgumentParser) -> None:
-    """DESIGN.md's search filters, shared by every command that selects orders."""
+    """The search filters (README "Command line"), shared by every command that selects orders."""
     g = p.add_argument_group("search filters")
     g.add_argument("--order-no", type=order_no_arg)
     g.add_argument("--order-from", type=order_no_arg)

@@ -181,8 +181,8 @@ def show_preview(ctx: _ui.PageContext, action: str | None, selected: list[int]) 
             "customer": [r.customer_name for r in rows],
             "state": [_ui.state_label(r.state) for r in rows],
             "amount": pd.array([r.amount for r in rows], dtype="Int64"),
-            "reason": [r.reason_ja if lang == "ja" else r.reason_en for r in rows],
-            "note": [r.note_ja if lang == "ja" else r.note_en for r in rows],
+            "reason": [r.reason(lang) for r in rows],
+            "note": [r.note(lang) for r in rows],
         }
     )
     will = [r for r in rows if r.will_run]

@@ -38,6 +38,12 @@ class PreviewRow:
     version: int | None = None
     cancels_order: bool = False
 
+    def reason(self, lang: str) -> str:
+        return self.reason_ja if lang == "ja" else self.reason_en
+
+    def note(self, lang: str) -> str:
+        return self.note_ja if lang == "ja" else self.note_en
+
 
 def preview(
     ops: Ops, actor: Actor, action: BatchAction | str, order_nos: list[int]
