@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from core.auth import users
 from core.storage.db import dispose_database, get_database, upgrade
-from tests.e2e.helpers import TIMEOUT_MS, button, wait_for_app_loaded
+from tests.e2e.helpers import TIMEOUT_MS, button, wait_for_app_loaded, wait_for_app_run
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,6 +209,11 @@ def test_disabling_ends_an_open_session_at_the_next_click(fresh, oidc_server):
         timeout=TIMEOUT_MS
     )
     expect(page.get_by_role("heading", name="受注管理")).to_have_count(0)
+    # the refusal offers only its own logout; the sidebar's (the open session's) is gone
+    # once the run ends (until then Streamlit still shows the previous run's elements)
+    wait_for_app_run(page)
+    sidebar = page.get_by_test_id("stSidebarUserContent")
+    expect(sidebar.get_by_role("button", name="ログアウト", exact=True)).to_have_count(0)
     button(page, "ログアウト").click()  # and out at the provider too
     expect(page.get_by_role("button", name="End session", exact=True)).to_be_visible(
         timeout=TIMEOUT_MS
