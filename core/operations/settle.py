@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from core.auth.current import authorize
 from core.domain import cancellation
 from core.domain.states import Action, PaymentState
+from core.domain.statuses import AuditOutcome
 from core.messages import label_ref
 from core.operations import audit, finish_hooks, flags
 from core.operations.context import Ops
@@ -253,11 +254,18 @@ def find_late_landings(s, payment: Payment, now: datetime) -> list[int]:
 
 def due_payments(ops: Ops, limit: int = 200) -> list[str]:
     """Payments with an unsettled write that no person is deciding, and either past its
-    deadline (a read now is definite) or not read for ``ops.recheck_unknown`` (a write
-    that landed late is found by its tag before the deadline)."""
+    deadline (a read now is definite) or, for a lost answer (``unknown``), not read for
+    ``ops.recheck_unknown`` (a write that landed late is found by its tag before the
+    deadline). Never a payment whose in-flight marker is live: its call may still be under
+    way (an ``intent`` is one until then), and a read would only cost a Paidy call under the
+    cap and a ``refresh`` row in the audit log while settling nothing (store_read refuses)."""
     now = ops.now()
     crash_cutoff = now - ops.send_bound - ops.settle_window
     stale_read = now - ops.recheck_unknown
+    in_flight = select(InflightAction.payment_id).where(
+        InflightAction.payment_id == AuditLog.payment_id,
+        InflightAction.started_at > now - ops.lock_ttl,
+    )
     with ops.db.session() as s:
         return list(
             s.scalars(
@@ -266,10 +274,12 @@ def due_payments(ops: Ops, limit: int = 200) -> list[str]:
                 .where(
                     AuditLog.outcome.in_(audit.UNSETTLED),
                     AuditLog.needs_review.is_(False),
+                    ~in_flight.exists(),
                     or_(
                         AuditLog.settle_after <= now,
                         (AuditLog.settle_after.is_(None)) & (AuditLog.created_at <= crash_cutoff),
-                        PaidyPayment.last_synced_at < stale_read,
+                        (AuditLog.outcome == AuditOutcome.UNKNOWN)
+                        & (PaidyPayment.last_synced_at < stale_read),
                     ),
                 )
                 .distinct()

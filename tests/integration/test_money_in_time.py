@@ -8,6 +8,7 @@ deadlines (``past_deadline``); nothing sleeps for them.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from core import views
-from core.operations import payments, review, settle
+from core.operations import audit, locks, payments, review, settle
 from core.operations.results import Outcome
 from core.operations.sync import sync
 from core.paidy.models import INTENT_KEY
@@ -320,3 +321,61 @@ def test_one_request_found_twice_in_paidys_record_is_flagged(ops, world):
     assert ours(ops, r.payment_id).refunded_amount == 800  # ours follows Paidy's record
     payments.refresh(ops, OPERATOR, order_no)  # flagged once, not on every read
     assert len(entries(ops, outcome="late")) == 1
+
+
+# --- the workers' timer (settle_due) ------------------------------------------------------------
+def _reads(world) -> int:
+    return world.stats()["by_route"].get("GET /payments", 0)
+
+
+def test_the_timer_never_reads_a_payment_whose_write_is_in_flight(ops, world):
+    """An intent with a live marker is a call in flight: however long ago its payment was
+    read, the timer leaves it alone (a read would take a Paidy slot and add a refresh row
+    while settling nothing); once past the deadline a dead process's intent is read."""
+    order_no = world.order("authorized")
+    pid = pid_of(ops, order_no)
+    ops.clock.advance(seconds=25)  # read 25 s ago: past the 10 s recheck, before the deadline
+    with ops.db.session() as s:
+        now = ops.now()
+        assert locks.take_in(s, pid, "capture", OPERATOR.name, now, ops.lock_ttl)
+        audit.add_intent(
+            s,
+            actor=OPERATOR.name,
+            action="capture",
+            now=now,
+            order_id=None,
+            order_no=order_no,
+            payment_id=pid,
+            amount=1380,
+            intent_tag="oi_inflight",
+        )
+    reads, rows = _reads(world), len(entries(ops))
+    assert settle.due_payments(ops) == []
+    assert settle.settle_due(ops) == []
+    assert (_reads(world), len(entries(ops))) == (reads, rows)
+    past_deadline(ops)  # past the deadline, but the marker is live: the call may still end
+    assert settle.due_payments(ops) == []
+    ops.clock.advance(ops.lock_ttl)  # nobody finished it: a crash, judged from Paidy's record
+    assert settle.due_payments(ops) == [pid]
+    [result] = settle.settle_due(ops)
+    assert _reads(world) == reads + 1
+    [entry] = entries(ops, action="capture")
+    assert result.ok and entry.outcome == "settled" and entry.detail["settled_applied"] is False
+
+
+def test_the_timer_rechecks_a_lost_answer_and_finds_a_late_landing_before_the_deadline(ops, world):
+    order_no = world.order("captured", price=3000)
+    pid = pid_of(ops, order_no)
+    world.faults(apply_late_s=3600)
+    world.fault("apply_late", path_contains="/refunds", method="POST")
+    lost = payments.refund(ops, OPERATOR, order_no, 500)
+    assert lost.outcome is Outcome.UNKNOWN
+    assert settle.due_payments(ops) == []  # just read (the write's own answer was lost)
+    world.land_late_writes()
+    ops.clock.advance(ops.recheck_unknown + timedelta(seconds=1))  # long before the deadline
+    assert settle.due_payments(ops) == [pid]
+    settle.settle_due(ops)
+    [entry] = entries(ops, action="refund")
+    assert entry.outcome == "settled" and entry.detail["settled_applied"] is True
+    assert settle.due_payments(ops) == []
+    assert_agree(ops, world, pid)
