@@ -88,7 +88,8 @@ def _notes(name: str, doc: dict) -> list[str]:
             f"and {cfg.get('workers')} `python -m core worker` processes sharing PostgreSQL, "
             f"each with PAIDY_CONCURRENCY={cfg.get('local')}; PAIDY_CLUSTER_CONCURRENCY="
             f"{cfg.get('cap')}; sandbox latency {cfg.get('latency_ms')} ms; ideal = N x "
-            "latency / cap; *max in flight* is the sandbox's own gauge."
+            "latency / cap; *max in flight* is the sandbox's own gauge; *GETs*: payment "
+            "reads (a snapshot older than 5 min is re-read before its capture)."
         ]
     return []
 
