@@ -671,3 +671,22 @@ def test_config_object_and_overrides():
         assert running.url.startswith("http://127.0.0.1:")
         settings = requests.get(f"{running.url}/_sandbox/faults").json()
         assert (settings["latency_ms"], settings["jitter_ms"]) == (7, 2)
+
+
+def test_a_request_stops_counting_before_its_answer_is_written(sandbox, monkeypatch):
+    """The gauge must never count a request whose client already has its answer: that
+    client may free its cluster slot at once and another process send the next call (a
+    false "5 in flight" under a cap of 4). So the answer is written after the count drops."""
+    from core.paidy.sandbox.server import Handler
+
+    seen: list[int] = []
+    send = Handler.send
+
+    def watching_send(self, *args, **kwargs):
+        seen.append(sandbox.sandbox.stats.snapshot()["in_flight"])
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(Handler, "send", watching_send)
+    payment_id = create(requests, sandbox.url)["id"]
+    assert call(requests, sandbox.url, "GET", f"/payments/{payment_id}").status_code == 200
+    assert seen and set(seen) == {0}

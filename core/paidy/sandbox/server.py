@@ -80,10 +80,13 @@ class Handler(BaseHTTPRequestHandler):
             reply = dispatch(sandbox, request)
             if reply.hold_s > 0:
                 sandbox.stopping.wait(reply.hold_s)
-            if reply.drop:
-                self.close_connection = True
-                return
-            self.send(reply, request.headers.get("paidy-version"), sandbox.ids.make("req"))
+        # The request stops counting *before* its answer is written: a client may send its
+        # next request (or free its cluster slot for another process) the moment it has
+        # the answer, and that one must never find this one still counted (a false "5").
+        if reply.drop:
+            self.close_connection = True
+            return
+        self.send(reply, request.headers.get("paidy-version"), sandbox.ids.make("req"))
 
     def send(self, reply: Reply, version: str | None, request_id: str) -> None:
         self.send_response(reply.status)

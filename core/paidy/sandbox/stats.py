@@ -35,7 +35,8 @@ class Stats:
 
     @contextmanager
     def in_flight(self) -> Iterator[None]:
-        """Count one payment API request from its arrival until its reply is written."""
+        """Count one payment API request from its arrival until its reply is ready (not
+        written: see ``Handler.serve``), so a count above a cap is a real overlap."""
         with self._lock:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
