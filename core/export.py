@@ -356,7 +356,9 @@ def save_column_set(
     name, chosen = _clean_name(name), check_columns(columns)
     for _attempt in range(2):
         try:
-            with db.session() as session:
+            # immediate: it reads, then writes (a deferred SQLite transaction that another
+            # writer overtook between the two fails at once with "database is locked")
+            with db.session(immediate=True) as session:
                 row = session.scalars(
                     select(CsvColumnSet).where(CsvColumnSet.name == name)
                 ).one_or_none()

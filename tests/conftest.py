@@ -11,7 +11,12 @@ os.environ.setdefault("PAIDY_API_BASE", "http://127.0.0.1:9")
 
 pytest_plugins = [
     name
-    for name in ("tests.fixtures_db", "tests.fixtures_sandbox", "tests.fixtures_ops")
+    for name in (
+        "tests.fixtures_db",
+        "tests.fixtures_sandbox",
+        "tests.fixtures_ops",
+        "tests.sqlite_write_guard",
+    )
     if find_spec(name) is not None
 ]
 

@@ -34,7 +34,7 @@ def mark_tags_unreliable(db: Database, now: datetime, **facts: object) -> None:
     """Record (once) that Paidy answered a tagged write without echoing the tag."""
     log.warning("Paidy did not echo our intent tag: %s", facts)
     try:
-        with db.session() as s:
+        with db.session(immediate=True) as s:  # reads, then writes
             if s.get(AppFlag, TAGS_UNRELIABLE) is None:
                 s.add(AppFlag(key=TAGS_UNRELIABLE, value={**facts}, updated_at=now))
     except IntegrityError:  # another process recorded it first

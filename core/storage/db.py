@@ -62,7 +62,9 @@ class Database:
 
         ``immediate=True`` takes SQLite's write lock when the transaction starts (other
         writers wait up to the busy timeout); on PostgreSQL it changes nothing (use row
-        locks there).
+        locks there). A transaction that reads and then writes must be immediate: a
+        deferred one whose snapshot another writer overtook between the read and the write
+        fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT: no busy wait).
         """
         factory = self._immediate if immediate else self.sessionmaker
         with factory() as session:

@@ -184,6 +184,38 @@ def test_column_sets_crud(db):
         save_column_set(db, "  ", ["total"])
 
 
+def test_saving_a_column_set_holds_when_another_writer_commits_mid_way(db_sqlite):
+    """It reads (is the name taken?) and then writes. Another connection that commits in
+    between must not make it fail with "database is locked" (a deferred transaction's
+    snapshot would be stale: SQLITE_BUSY_SNAPSHOT, no busy wait); it waits for us instead."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    other = sqlite3.connect(db_sqlite.engine.url.database, timeout=0.05, isolation_level=None)
+    tried = []
+
+    def interloper(conn, cursor, statement, params, context, executemany):
+        if statement.startswith("INSERT INTO csv_column_sets") and not tried:
+            try:
+                other.execute(
+                    "INSERT INTO app_flags (key, value, updated_at) "
+                    "VALUES ('other', '{}', '2026-01-01 00:00:00')"
+                )
+                tried.append("committed")
+            except sqlite3.OperationalError as exc:
+                tried.append(str(exc))
+
+    event.listen(db_sqlite.engine, "before_cursor_execute", interloper)
+    try:
+        saved = save_column_set(db_sqlite, "経理用", ["order_no", "total"])
+    finally:
+        event.remove(db_sqlite.engine, "before_cursor_execute", interloper)
+        other.close()
+    assert tried == ["database is locked"]  # it waited for our write lock
+    assert get_column_set(db_sqlite, "経理用") == saved
+
+
 EDGES = {
     301: (_order(301, " =cmd|' /C calc'!A0", "スペース", "x@example.com", total=-500), None),
     302: (_order(302, "＝HYPERLINK(\"http://evil.example\")", "ゼンカク", "\u3000+1@example.com",

@@ -1,0 +1,84 @@
+"""Pytest plugin: on SQLite, a transaction of the app's own code (``core/``, ``pages/``) that
+reads and then writes must have been started with ``BEGIN IMMEDIATE``
+(``db.session(immediate=True)``).
+
+Why: in WAL mode a deferred transaction reads from a snapshot; if another connection commits
+between its first read and its first write, the write fails at once with "database is locked"
+(SQLITE_BUSY_SNAPSHOT: the busy timeout does not apply). That only shows under load, as a
+flaky failure (it did: saving a CSV column set from 設定). This guard makes every such
+transaction fail every time, in whatever test runs it, naming the code that opened it.
+
+A transaction that writes first holds the write lock from then on and is fine; tests' own
+set-up code is not checked (it runs alone).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKED = (ROOT / "core", ROOT / "pages", ROOT / "streamlit_app.py")
+SKIPPED = (ROOT / "core" / "storage" / "db.py", ROOT / "core" / "storage" / "migrations")
+READS = ("SELECT", "WITH", "PRAGMA")
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class ReadThenWriteInDeferredTransaction(AssertionError):
+    """A deferred SQLite transaction of the app read and then wrote (see the module doc)."""
+
+
+def _first_statement_word(statement: str) -> str:
+    parts = statement.lstrip().split(None, 1)
+    return parts[0].upper() if parts else ""
+
+
+def _app_caller() -> str | None:
+    """``path:line`` of the innermost frame in the app's own code (``core/``, ``pages/``),
+    or None when the innermost project frame is a test's."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = Path(frame.f_code.co_filename)
+        if path.is_relative_to(ROOT) and not any(path.is_relative_to(s) for s in SKIPPED):
+            if path == Path(__file__):
+                frame = frame.f_back
+                continue
+            if any(path == c or path.is_relative_to(c) for c in CHECKED):
+                return f"{path.relative_to(ROOT)}:{frame.f_lineno}"
+            return None
+        frame = frame.f_back
+    return None
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _watch(conn, cursor, statement, parameters, context, executemany) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    word = _first_statement_word(statement)
+    if word == "BEGIN":
+        conn.info["guard_txn"] = "immediate" if "IMMEDIATE" in statement.upper() else "read"
+        return
+    state = conn.info.get("guard_txn")
+    if state is None:
+        return
+    if word in WRITES:
+        if state == "read-done":
+            where = _app_caller()
+            conn.info["guard_txn"] = "wrote"
+            if where is not None:
+                raise ReadThenWriteInDeferredTransaction(
+                    f"{where}: this SQLite transaction read and then wrote without "
+                    "db.session(immediate=True) (see tests/sqlite_write_guard.py)"
+                )
+        conn.info["guard_txn"] = "wrote" if state != "immediate" else state
+    elif word in READS and state == "read":
+        conn.info["guard_txn"] = "read-done"
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _end(conn) -> None:
+    conn.info.pop("guard_txn", None)
