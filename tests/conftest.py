@@ -47,3 +47,42 @@ def pytest_sessionfinish(session, exitstatus):
     if hits:
         print("\nSECRET KEY FOUND IN:", *sorted(set(hits)), sep="\n  ")
         session.exitstatus = 1
+
+
+# ------------------------------------------------------------------------------ watchdog
+# The whole run takes ~8 minutes. A hang that pytest-timeout's signal cannot break (a C call,
+# a wait in another thread) must not eat CI's budget: after WATCHDOG_S every thread's stack
+# goes to artifacts/hang-traceback.txt (.ci/run prints it) and the run exits, red, with the
+# why. A thread, not faulthandler.dump_traceback_later: pytest's faulthandler_timeout owns
+# that single timer and resets it at every test.
+WATCHDOG_S = float(os.environ.get("TEST_WATCHDOG_S", "1200"))
+_watchdog: list = []
+
+
+def _bite() -> None:
+    import faulthandler
+    from pathlib import Path
+
+    Path("artifacts").mkdir(exist_ok=True)
+    with open(Path("artifacts") / "hang-traceback.txt", "w") as dump:
+        dump.write(f"the test run passed its watchdog ({WATCHDOG_S:.0f} s): every thread\n")
+        dump.flush()
+        faulthandler.dump_traceback(file=dump, all_threads=True)
+    os._exit(3)
+
+
+def pytest_configure(config):
+    import threading
+
+    if WATCHDOG_S <= 0:
+        return
+    timer = threading.Timer(WATCHDOG_S, _bite)
+    timer.daemon = True
+    timer.start()
+    _watchdog.append(timer)
+
+
+def pytest_unconfigure(config):
+    for timer in _watchdog:
+        timer.cancel()
+    _watchdog.clear()

@@ -33,6 +33,13 @@ def goto(page: Page, base_url: str, path: str) -> None:
     wait_for_app_loaded(page)
 
 
+def through_route(page: Page, path: str):
+    """A context manager that returns once the browser has had the answer of our own
+    server route ``path`` (e.g. the login cookie's /session/start): the screen can be
+    drawn before the browser is sent there, so wait for the route, not for the screen."""
+    return page.expect_response(lambda response: path in response.url, timeout=TIMEOUT_MS)
+
+
 def button(page: Page, label: str) -> Locator:
     """A button (st.button, st.form_submit_button, st.download_button) by its exact label."""
     return page.get_by_role("button", name=label, exact=True)

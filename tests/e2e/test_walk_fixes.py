@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     screenshot,
     select_grid_rows,
     set_checkbox,
+    through_route,
     wait_for_app_loaded,
     wait_for_app_run,
 )
@@ -193,7 +194,9 @@ def test_a_reload_keeps_the_login_and_logout_ends_it(fresh, password_server):
     page, context = fresh
     base = password_server.base
     no = orders_in_state(password_server, "open")[0]
-    log_in(page, base, f"/order?order={no}")
+    with through_route(page, ws.SESSION_PATH):  # the cookie is set there
+        log_in(page, base, f"/order?order={no}")
+    wait_for_app_loaded(page)
     expect(page.locator("h1").first).to_have_text(f"受注編集 注文番号 {no}")
     expect(page).to_have_url(f"{base}/order?order={no}")  # back where the login was
     cookie = next(c for c in context.cookies() if c["name"] == ws.COOKIE)
@@ -204,7 +207,9 @@ def test_a_reload_keeps_the_login_and_logout_ends_it(fresh, password_server):
     goto(page, base, "/audit?lang=en")  # another deep link, in English
     expect(page.locator("h1").first).to_have_text("Audit log")
     expect(page.get_by_text("User: tanaka (Operator)")).to_be_visible()
-    click_button(page, "Log out")
+    with through_route(page, ws.LOGOUT_PATH):  # and cleared there
+        click_button(page, "Log out")
+    wait_for_app_loaded(page)
     expect(page.get_by_role("button", name="Log in", exact=True)).to_be_visible()
     assert not [c for c in context.cookies() if c["name"] == ws.COOKIE]
     page.reload()
