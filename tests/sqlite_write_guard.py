@@ -81,4 +81,6 @@ def _watch(conn, cursor, statement, parameters, context, executemany) -> None:
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _end(conn) -> None:
-    conn.info.pop("guard_txn", None)
+    # never touch a PostgreSQL connection (an invalidated one raises on ``.info``)
+    if conn.dialect.name == "sqlite" and not conn.invalidated:
+        conn.info.pop("guard_txn", None)
