@@ -55,27 +55,31 @@ def _app_caller() -> str | None:
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _watch(conn, cursor, statement, parameters, context, executemany) -> None:
+    """``info["guard_txn"]`` is set only while a deferred transaction has not written yet:
+    "deferred", then "has_read" after its first read. Its first write ends the watch (from
+    then on it holds the write lock); after a read, that write must not be the app's."""
     if conn.dialect.name != "sqlite":
         return
     word = _first_statement_word(statement)
     if word == "BEGIN":
-        conn.info["guard_txn"] = "immediate" if "IMMEDIATE" in statement.upper() else "read"
+        if "IMMEDIATE" in statement.upper():
+            conn.info.pop("guard_txn", None)
+        else:
+            conn.info["guard_txn"] = "deferred"
         return
     state = conn.info.get("guard_txn")
     if state is None:
         return
-    if word in WRITES:
-        if state == "read-done":
-            where = _app_caller()
-            conn.info["guard_txn"] = "wrote"
-            if where is not None:
-                raise ReadThenWriteInDeferredTransaction(
-                    f"{where}: this SQLite transaction read and then wrote without "
-                    "db.session(immediate=True) (see tests/sqlite_write_guard.py)"
-                )
-        conn.info["guard_txn"] = "wrote" if state != "immediate" else state
-    elif word in READS and state == "read":
-        conn.info["guard_txn"] = "read-done"
+    if word in READS:
+        conn.info["guard_txn"] = "has_read"
+    elif word in WRITES:
+        conn.info.pop("guard_txn")
+        where = _app_caller() if state == "has_read" else None
+        if where is not None:
+            raise ReadThenWriteInDeferredTransaction(
+                f"{where}: this SQLite transaction read and then wrote without "
+                "db.session(immediate=True) (see tests/sqlite_write_guard.py)"
+            )
 
 
 @event.listens_for(Engine, "commit")
