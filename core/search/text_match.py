@@ -27,31 +27,27 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
-    Text,
     and_,
     column,
     func,
     literal_column,
     or_,
     select,
-    table,
     text,
 )
 from sqlalchemy.dialects import postgresql
 
+from core.search.gram_counts import GRAM_MAX, NK, counted, gram_count
 from core.search.predicates import OT, name_key
 from core.storage.db import Database
 
 if TYPE_CHECKING:
     from core.search.query import OrderQuery
 
-# PostgreSQL only (migration 0007): lower(name key) || chr(1) || lower(kana key) per order
-NK = table("order_name_keys", column("order_id", Integer), column("keys", Text))
 
 FTS_MIN = 3  # trigram: shorter fragments go through orders_fts_short (names) / the vocabulary
 MAX_VOCAB_TERMS = 2000  # a 1-2 character email fragment starting more trigrams than this scans
 SHORT_PAD = "\x03"  # the padding of orders_fts_short's units (migration 0007)
-GRAM_MAX = 3  # PostgreSQL: order_name_keys is indexed on every 1..GRAM_MAX character substring
 
 _table_cache: weakref.WeakKeyDictionary[Database, dict[str, bool]] = weakref.WeakKeyDictionary()
 
@@ -219,8 +215,10 @@ def text_only_count(db: Database, q: OrderQuery) -> Select | None:
     given = set(q.model_dump(exclude_defaults=True))
     name, email = q.name or "", q.email or ""
     if given == {"name"} and db.dialect == "postgresql":
-        match = pg_name_keys_match(name_terms(name), counting=True)
-        return select(func.count()).select_from(NK).where(match)
+        terms = name_terms(name)
+        match = pg_name_keys_match(terms, counting=True)
+        by_index = select(func.count()).select_from(NK).where(match)
+        return gram_count(terms, fallback=by_index) if counted(terms) else by_index
     if given == {"name"}:
         fts, left = fts_rowids(db, name_terms(name), "name_fts", names=True)
     elif given == {"email"}:

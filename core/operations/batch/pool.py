@@ -18,9 +18,10 @@ HOUSEKEEPING = "-housekeeping"
 class WorkerPool:
     """Worker threads that poll for pending items (``ops.workers`` of them), plus one
     housekeeping thread that, every ``maintenance_s``, takes back a dead worker's items
-    (``recover_stale``) and settles lost answers that are past their deadline
-    (``settle_due``). One pool per app server or ``python -m core worker`` process; any live
-    pool rescues the items of a dead one. ``stop`` lets each thread finish its item.
+    (``recover_stale``), settles lost answers that are past their deadline
+    (``settle_due``) and folds the name gram counts (``fold_counts``). One pool
+    per app server or ``python -m core worker`` process; any live pool rescues the items
+    of a dead one. ``stop`` lets each thread finish its item.
 
     A failure of a thread's round is logged with a reference and the thread carries on;
     ``on_error(thread, ref)`` tells whoever watches (the worker command prints one line)."""
@@ -93,11 +94,13 @@ class WorkerPool:
 
     def _housekeeping(self) -> None:
         from core.operations.settle import settle_due
+        from core.search.gram_counts import fold_counts
 
         try:
             if recover_stale(self.ops):
                 self.wake()
             settle_due(self.ops)
+            fold_counts(self.ops.db)
         except Exception:
             name = f"{self.name}{HOUSEKEEPING}"
             self._failed(name, log_exception(log, "housekeeping of %s", self.name))

@@ -16,6 +16,7 @@ from itertools import islice
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
+from core.search.gram_counts import fold
 from core.storage.db import Database
 from core.storage.demo.orders import DemoOrder, generate_orders
 from core.storage.demo.rows import item_rows, payment_rows
@@ -94,6 +95,7 @@ def _seed(
         while chunk := list(islice(generated, chunk_size)):
             with conn_factory() as conn:
                 payments, first, last = _insert_chunk(conn, chunk, sandbox, now, http_chunk)
+                fold(conn)  # the chunk's name gram counts (PostgreSQL)
             states.update(d.payment.state for d in chunk if d.payment)
             report = replace(
                 report,
