@@ -8,7 +8,8 @@ The modules, in the order a search passes through them:
   what was typed becomes an :class:`OrderQuery`, or :class:`InvalidQuery` says why not;
 - :mod:`~core.search.predicates`: the payment rules (derived state, discrepancy) as SQL;
 - :mod:`~core.search.text_match`: partial match on name / kana / email (FTS5 trigram on
-  SQLite, the name-key side table and pg_trgm on PostgreSQL, short fragments);
+  SQLite, the name-key side table and pg_trgm on PostgreSQL, short fragments), with
+  :mod:`~core.search.gram_counts` counting 1-2 character fragments on PostgreSQL;
 - :mod:`~core.search.conditions`: a query as WHERE conditions;
 - :mod:`~core.search.columns`: the columns a search can return and sort by;
 - :mod:`~core.search.statement`: the one SELECT; :mod:`~core.search.counting`: the COUNT;

@@ -7,7 +7,9 @@ spaces removed; hiragana also finds katakana. Migration 0007 explains the struct
   order, kept by a trigger) and its GIN index over every 1-3 character substring: a
   fragment of up to 3 characters is one index key, a longer one the intersection of its
   3-character keys; ``strpos`` on the lowercased keys decides (what ``ILIKE`` would). A
-  count over names alone reads only that table. Email: ``ILIKE`` served by pg_trgm.
+  count over names alone reads only that table, and for 1-2 character fragments not even
+  that: ``name_gram_counts`` (migration 0011, :mod:`core.search.gram_counts`) holds how
+  many orders hold each gram. Email: ``ILIKE`` served by pg_trgm.
 - SQLite: FTS5 trigram tables kept by triggers. ``orders_fts``: fragments of 3+ characters
   are a phrase MATCH; ``orders_fts_short``: a 1-2 character name/kana fragment is one term
   (``\x03a\x03`` / ``\x03ab``). Email fragments of 1-2 characters are looked up in the
