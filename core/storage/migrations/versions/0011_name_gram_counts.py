@@ -77,7 +77,6 @@ def upgrade() -> None:
             ), folded AS (
                 INSERT INTO name_gram_counts (gram, n)
                 SELECT gram, sum(n) FROM gone GROUP BY gram HAVING sum(n) <> 0
-                RETURNING 1
             )
             SELECT count(*) FROM gone
         $$ LANGUAGE sql
