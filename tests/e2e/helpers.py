@@ -63,6 +63,15 @@ def fill_text_input(page: Page, label: str, value: str) -> None:
     wait_for_app_run(page)
 
 
+def expect_input_value(page: Page, label: str, value: str) -> None:
+    """The one input labelled ``label`` holds ``value``. While a rerun redraws a form under a
+    new identity, the old field stays on screen (stale) beside the new one until the run
+    ends: wait for there to be exactly one before reading it."""
+    box = page.get_by_label(label, exact=True).and_(page.locator("input, textarea"))
+    expect(box).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(box).to_have_value(value, timeout=TIMEOUT_MS)
+
+
 def set_checkbox(page: Page, label: str, checked: bool) -> None:
     box = page.locator("[data-testid='stCheckbox']").filter(has_text=label).first
     expect(box).to_be_visible(timeout=TIMEOUT_MS)

@@ -4,12 +4,18 @@ B's save named, A's value stays in the form, and 「自分の変更を再適用�
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
 from core.search import OrderQuery, get_order, search_orders
 from core.storage.db import get_database
 from core.timeutil import utcnow
-from tests.e2e.helpers import click_button, expect_text, fill_text_input, goto, screenshot
+from tests.e2e.helpers import (
+    click_button,
+    expect_input_value,
+    expect_text,
+    fill_text_input,
+    goto,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +43,12 @@ def test_two_operators_save_the_same_order(browser, app_server):
         click_button(a, "この内容で登録する")
         expect_text(a, "保存できませんでした(この受注は先に保存されています)。")
         expect_text(a, "このフォームを開いた後に、この受注が保存されています。")
-        expect(a.get_by_label("送料", exact=True)).to_have_value(str(mine))  # not reset
+        expect_input_value(a, "送料", str(mine))  # not reset
         screenshot(a, "22_order_stale_save_refused")
         click_button(a, "自分の変更を再適用")
         expect_text(a, "あなたの変更を最新の内容に重ねました")
-        expect(a.get_by_label("送料", exact=True)).to_have_value(str(mine))
-        expect(a.get_by_label("税額", exact=True)).to_have_value(str(int(before.tax) + 30))
+        expect_input_value(a, "送料", str(mine))
+        expect_input_value(a, "税額", str(int(before.tax) + 30))
         click_button(a, "この内容で登録する")
         expect_text(a, "受注を登録しました")
         after = get_order(db, no)

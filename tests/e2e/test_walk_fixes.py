@@ -23,6 +23,7 @@ from tests.e2e.helpers import (
     button,
     click_button,
     dataframe,
+    expect_input_value,
     expect_text,
     goto,
     screenshot,
@@ -57,8 +58,8 @@ def test_one_click_refunds_after_typing_and_the_reason_goes_to_paidy(page, app_s
     dialog.get_by_role("button", name="実行する").click()
     expect_text(page, "払い戻し処理が成功しました")
     wait_for_app_run(page)
-    expect(page.get_by_label("払い戻し額(円)", exact=True)).to_have_value("")
-    expect(page.get_by_label("払い戻し理由(任意)", exact=True)).to_have_value("")
+    expect_input_value(page, "払い戻し額(円)", "")
+    expect_input_value(page, "払い戻し理由(任意)", "")
     expect(page.locator("[data-testid='stAlertContentError']")).to_have_count(0)
     screenshot(page, "lang_refund_done")
     refunds = get_order(get_database(app_server.db_url), no).payment.raw_json["refunds"]
