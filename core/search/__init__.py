@@ -13,7 +13,8 @@ The modules, in the order a search passes through them:
 - :mod:`~core.search.conditions`: a query as WHERE conditions;
 - :mod:`~core.search.columns`: the columns a search can return and sort by;
 - :mod:`~core.search.statement`: the one SELECT; :mod:`~core.search.counting`: the COUNT;
-- :mod:`~core.search.paging`: one page; :mod:`~core.search.frames`: rows as a typed frame;
+- :mod:`~core.search.paging`: one page (:mod:`~core.search.by_payment` for a search on the
+  payment alone sorted by order date); :mod:`~core.search.frames`: rows as a typed frame;
 - :mod:`~core.search.orders`: streaming, ids, and one order by number.
 
 docs/architecture.md places the search in the whole.

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.engine import Row
 
+from core.search import by_payment
 from core.search.columns import check_sort
 from core.search.conditions import all_conditions
 from core.search.counting import count_select, interactive
@@ -114,10 +115,14 @@ def _page_ids(
     past hundreds of thousands of newer orders to find the first "expiring soon" one. Up to
     SORT_ALL_MAX such matches are taken first and sorted in full (:func:`_sorted_in_full`):
     bounded by their number, wherever they are in the order. (SQLite's plan for them is
-    already that one; it skips the walk that would find nothing.)
+    already that one; it skips the walk that would find nothing.) Sorted by order date
+    with conditions on the payment alone (expiring within N days), neither is needed: the
+    payments know their order's date and only the page is joined (core/search/by_payment.py).
     """
     offset = (page - 1) * size
     few_by_payment = query.needs_payment() and total <= SORT_ALL_MAX
+    if few_by_payment and by_payment.applies(db, query, sort):
+        return by_payment.page_ids(conn, db, query, now, descending, offset, size)
     if db.dialect == "postgresql" and few_by_payment:
         stmt = _sorted_in_full(db, query, now, sort, descending)
         return list(conn.execute(stmt.limit(size).offset(offset)).scalars().all())

@@ -209,6 +209,10 @@ class PaidyPayment(Base):
     # A copy of orders.total kept by database triggers (migration 0001) so the discrepancy
     # rule needs no join and has a partial index. Read-only: never set it.
     order_total: Mapped[int | None] = mapped_column(Integer)
+    # 0012: a copy of orders.ordered_at kept the same way, in the index that finds open
+    # payments by expiry, so a page of them sorted by order date joins only the page
+    # (core/search/by_payment.py). Read-only: never set it.
+    order_ordered_at: Mapped[datetime | None]
 
     order: Mapped[Order | None] = relationship(back_populates="payment")
 
@@ -220,6 +224,7 @@ class PaidyPayment(Base):
             "captured_amount",
             "refunded_amount",
             "order_id",
+            "order_ordered_at",
         ),
     )
 

@@ -690,3 +690,82 @@ def test_pages_are_the_same_whether_or_not_the_sort_index_is_walked(
     for (q, d, p), ids in expected.items():
         got = search_orders(data, q, now=NOW, sort=sort, descending=d, page=p, page_size=3)
         assert got.frame["id"].tolist() == ids, (q, d, p)
+
+
+# Open payments expiring soon whose orders share order dates (ties at a page's edge), one of
+# them deleted, one payment with no order: what core/search/by_payment.py must get right.
+TIES = {
+    no: (_order(no, f"同日 {no}", "ドウジツ", f"t{no}@example.com",
+                ordered_at=jst(2025, 5, 10 + no % 3, 8)),
+         _pay(f"pay_{no}", "authorized", 1380, expires=NOW + timedelta(days=1 + no % 4)))
+    for no in range(401, 413)
+}  # fmt: skip
+
+
+def _plain_page_ids(db, q, descending, page, size):
+    """The page as the plain query gives it (no shortcut), for comparison."""
+    from core.search.statement import build_select
+
+    stmt = build_select(db, q, now=NOW, columns=["id"], descending=descending)
+    with db.engine.connect() as conn:
+        return conn.execute(stmt.limit(size).offset((page - 1) * size)).scalars().all()
+
+
+def test_payment_pages_by_order_date_equal_the_plain_query_through_ties_edits_and_deletes(data):
+    """Pages of a payment-only search sorted by order date read the order date copied onto
+    the payment (migration 0012): every page size and page, either direction, equals the
+    plain query, also after an order's date is edited, a payment relinked, an order
+    deleted (the copy follows at once: nothing to refresh)."""
+    from sqlalchemy import select, update
+
+    from core.search import by_payment
+
+    load(data, TIES)
+    with data.engine.begin() as conn:
+        conn.execute(
+            insert(PaidyPayment),
+            _pay("pay_orphan", "authorized", 500, expires=NOW + timedelta(days=1)),
+        )
+
+    def check():
+        for q in (OrderQuery(expires_within_days=7), OrderQuery(paidy_state=["open"]),
+                  OrderQuery(expires_within_days=2, test=True)):  # fmt: skip
+            assert by_payment.applies(data, q, "ordered_at")
+            total = count_orders(data, q, now=NOW)
+            assert total >= 3
+            for size in (1, 2, 3, 5, total):
+                for descending in (True, False):
+                    for page in range(1, total // size + 2):
+                        want = _plain_page_ids(data, q, descending, page, size)
+                        with data.engine.connect() as conn:
+                            got = by_payment.page_ids(
+                                conn, data, q, NOW, descending, (page - 1) * size, size
+                            )
+                        assert got == want, (q, size, descending, page)
+
+    check()
+    with data.engine.begin() as conn:
+        ids = dict(conn.execute(select(Order.order_no, Order.id)).all())
+        conn.execute(
+            update(Order).where(Order.order_no == 405).values(ordered_at=jst(2025, 6, 1, 9))
+        )
+        conn.execute(update(Order).where(Order.order_no == 406).values(deleted_at=NOW))
+        conn.execute(
+            update(PaidyPayment).where(PaidyPayment.payment_id == "pay_407").values(order_id=None)
+        )
+        conn.execute(
+            update(PaidyPayment)
+            .where(PaidyPayment.payment_id == "pay_orphan")
+            .values(order_id=ids[109])
+        )
+        copies = dict(
+            conn.execute(select(PaidyPayment.payment_id, PaidyPayment.order_ordered_at)).all()
+        )
+    assert (
+        copies["pay_405"] == jst(2025, 6, 1, 9)
+        and copies["pay_orphan"] == FIXTURE[109][0]["ordered_at"]
+    )
+    assert copies["pay_407"] is None
+    check()
+    first = search_orders(data, OrderQuery(expires_within_days=7), now=NOW, page_size=2)
+    assert first.frame["order_no"].tolist()[0] == 405  # its new date is the newest
