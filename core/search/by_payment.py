@@ -25,10 +25,11 @@ from typing import Any
 from sqlalchemy import select
 
 from core.search.conditions import order_conditions, payment_conditions
-from core.search.predicates import OT, PT
+from core.search.predicates import PT
 from core.search.query import OrderQuery
+from core.search.statement import build_select
 from core.storage.db import Database
-from core.storage.deleted import live_order, not_deleted_order_id
+from core.storage.deleted import not_deleted_order_id
 
 
 def applies(db: Database, query: OrderQuery, sort: str) -> bool:
@@ -55,15 +56,7 @@ def page_ids(
         .limit(1)
         .offset(offset + size - 1)
     ).scalar()
-    past_edge = [] if edge is None else [key >= edge if descending else key <= edge]
-    first = OT.c.ordered_at.desc() if descending else OT.c.ordered_at.asc()
-    tiebreak = OT.c.order_no.desc() if descending else OT.c.order_no.asc()
-    stmt = (
-        select(OT.c.id)
-        .select_from(PT.join(OT, OT.c.id == PT.c.order_id))
-        .where(*on_payments, *past_edge, live_order())
-        .order_by(first, tiebreak)
-        .limit(size)
-        .offset(offset)
-    )
-    return list(conn.execute(stmt).scalars().all())
+    stmt = build_select(db, query, now=now, columns=["id"], descending=descending)
+    if edge is not None:
+        stmt = stmt.where(key >= edge if descending else key <= edge)
+    return list(conn.execute(stmt.limit(size).offset(offset)).scalars().all())

@@ -41,7 +41,13 @@ def upgrade() -> None:
     if dialect == "postgresql":
         _postgresql()
     elif dialect == "sqlite":
-        _sqlite(("total", "order_total"), ("ordered_at", "order_ordered_at"))
+        _sqlite_payment_triggers(("total", "order_total"), ("ordered_at", "order_ordered_at"))
+        op.execute(
+            "CREATE TRIGGER orders_ordered_at_au AFTER UPDATE OF ordered_at ON orders "
+            "WHEN OLD.ordered_at IS NOT NEW.ordered_at BEGIN "
+            "UPDATE paidy_payments SET order_ordered_at = NEW.ordered_at "
+            "WHERE order_id = NEW.id; END"
+        )
 
 
 def downgrade() -> None:
@@ -60,7 +66,7 @@ def downgrade() -> None:
         )
     elif dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS orders_ordered_at_au")
-        _sqlite(("total", "order_total"))
+        _sqlite_payment_triggers(("total", "order_total"))
     _status_expires_index(*INDEX_COLUMNS)
     # SQLite >= 3.35 drops a column in place (a batch copy would trip 0001's triggers)
     op.execute("ALTER TABLE paidy_payments DROP COLUMN order_ordered_at")
@@ -104,9 +110,9 @@ def _postgresql() -> None:
     )
 
 
-def _sqlite(*copies: tuple[str, str]) -> None:
+def _sqlite_payment_triggers(*copies: tuple[str, str]) -> None:
     """The payment triggers of 0001, copying every (orders column, payment column) pair in
-    one UPDATE; one trigger per copied orders column follows an order's edit."""
+    one UPDATE when a payment is inserted or relinked."""
     cols = ", ".join(col for col, _ in copies)
     targets = ", ".join(copy for _, copy in copies)
     update = (
@@ -123,11 +129,3 @@ def _sqlite(*copies: tuple[str, str]) -> None:
         f"CREATE TRIGGER paidy_payments_order_total_au AFTER UPDATE OF order_id "
         f"ON paidy_payments BEGIN {update} END"
     )
-    for col, copy in copies:
-        if col == "total":
-            continue  # orders_total_au of 0001 stays as it is
-        op.execute(
-            f"CREATE TRIGGER orders_{col}_au AFTER UPDATE OF {col} ON orders "
-            f"WHEN OLD.{col} IS NOT NEW.{col} BEGIN "
-            f"UPDATE paidy_payments SET {copy} = NEW.{col} WHERE order_id = NEW.id; END"
-        )
